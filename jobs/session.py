@@ -1,0 +1,90 @@
+"""SparkSession builder: local mode by default, never overriding what spark-submit was given."""
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from pathlib import Path
+
+from jobs.config import Config
+
+log = logging.getLogger("corpusmill")
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+DELTA_PACKAGES = "io.delta:delta-spark_4.2_2.13:4.4.0,io.delta:delta-storage:4.4.0"
+
+
+class MissingJarsError(RuntimeError):
+    pass
+
+
+def under_spark_submit() -> bool:
+    """spark-submit launches Python with a gateway already running and its confs in the JVM."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def jars_dir(config: Config) -> Path:
+    d = config.spark.jars_dir or os.environ.get("CORPUSMILL_JARS") or "~/.cache/corpusmill/jars"
+    return Path(d).expanduser()
+
+
+def local_jars(config: Config) -> list[str]:
+    """The jar cache filled by scripts/setup.sh; one clear error when Delta's jars are missing."""
+    jars = sorted(glob.glob(str(jars_dir(config) / "*.jar")))
+    if config.storage.table_format == "delta" and not any("delta-spark" in j for j in jars):
+        raise MissingJarsError(
+            f"Delta jars not found in {jars_dir(config)}: run `bash scripts/setup.sh` (resolves them with "
+            f"mvn from jars/pom.xml), set CORPUSMILL_JARS, or use spark-submit --packages {DELTA_PACKAGES}"
+        )
+    return jars
+
+
+def get_spark(config: Config, app_name: str | None = None):
+    """Return the active session or build one.
+
+    Local: master, driver memory, jars, warehouse and shuffle partitions come from config.
+    spark-submit: the master and every conf given there win; we only add what is unset.
+    """
+    from pyspark import SparkConf
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+
+    root = config.path("")
+    wanted = {
+        "spark.sql.extensions": DELTA_EXTENSION if config.storage.table_format == "delta" else None,
+        "spark.sql.catalog.spark_catalog": DELTA_CATALOG if config.storage.table_format == "delta" else None,
+        "spark.sql.warehouse.dir": config.path(config.storage.warehouse),
+        "spark.sql.shuffle.partitions": str(config.spark.shuffle_partitions),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.databricks.delta.schema.autoMerge.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        **config.spark.conf,
+    }
+    builder = SparkSession.builder.appName(app_name or config.spark.app_name)
+    if under_spark_submit():
+        given = dict(SparkConf().getAll())
+        for k, v in wanted.items():
+            if v is not None and k not in given:
+                builder = builder.config(k, v)
+    else:
+        if "://" not in root:
+            Path(root).mkdir(parents=True, exist_ok=True)
+        builder = builder.master(os.environ.get("CORPUSMILL_MASTER", config.spark.master))
+        builder = builder.config("spark.driver.memory", config.spark.driver_memory)
+        jars = local_jars(config)
+        if jars:
+            builder = builder.config("spark.jars", ",".join(jars))
+        for k, v in wanted.items():
+            if v is not None:
+                builder = builder.config(k, v)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("CORPUSMILL_SPARK_LOG_LEVEL", "WARN"))
+    ckpt = config.path(config.storage.tmp) + "/checkpoints"
+    spark.sparkContext.setCheckpointDir(ckpt)
+    return spark

@@ -1,0 +1,49 @@
+"""One Spark session for the whole suite; each test gets its own storage root."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def make_config(root: Path, *overrides: str):
+    from jobs.config import load_config
+
+    return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
+                              "spark.shuffle_partitions=4", *overrides])
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    from jobs.session import get_spark
+
+    cfg = make_config(tmp_path_factory.mktemp("spark-session"))
+    session = get_spark(cfg)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def config(tmp_path):
+    """A fresh config whose tables live under this test's tmp dir."""
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+def config_factory(tmp_path):
+    def make(*overrides: str):
+        return make_config(tmp_path, *overrides)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (or $CORPUSMILL_SHARED_DATA); tests that need it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
