@@ -17,6 +17,7 @@ log = logging.getLogger("corpusmill")
 TOOLS = {
     "train-lm": "jobs.train_lm:cli",
     "train-classifier": "jobs.train_classifier:cli",
+    "classify": "jobs.train_classifier:classify_cli",
     "report": "jobs.report:cli",
 }
 

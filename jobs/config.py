@@ -33,6 +33,9 @@ class StorageConfig:
     table_format: str         # delta | parquet
     tmp: str                  # scratch (checkpoints, spill), relative to root
     models: str               # trained models (classifiers, KenLM), relative to root
+    catalog: str              # none | derby (embedded metastore under root) | hive (metastore_uri below)
+    metastore_uri: str        # thrift://host:9083 for catalog=hive; ignored otherwise
+    database: str             # catalog database the tables are registered in
 
 
 @dataclass
@@ -175,7 +178,7 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
 def _merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and v:
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _merge(out[k], v)
         else:
             out[k] = v
@@ -227,6 +230,10 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
             raise ConfigError(f"{k}: unknown section (known: {', '.join(sorted(known))})")
     storage = _check(data.get("storage"), StorageConfig, "storage")
     spark = _check(data.get("spark"), SparkConfig, "spark")
+    if storage.catalog not in ("none", "derby", "hive"):
+        raise ConfigError(f"storage.catalog: expected none, derby or hive, got {storage.catalog!r}")
+    if storage.catalog == "hive" and not storage.metastore_uri:
+        raise ConfigError("storage.metastore_uri: required when storage.catalog is hive")
     if storage.table_format not in ("delta", "parquet"):
         raise ConfigError(f"storage.table_format: expected delta or parquet, got {storage.table_format!r}")
     sections: dict[str, Any] = {}

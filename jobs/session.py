@@ -4,6 +4,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import sys
 from pathlib import Path
 
 from jobs.config import Config
@@ -64,9 +65,18 @@ def get_spark(config: Config, app_name: str | None = None):
         "spark.sql.session.timeZone": "UTC",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        **config.spark.conf,
     }
     builder = SparkSession.builder.appName(app_name or config.spark.app_name)
+    if config.storage.catalog == "derby":
+        # embedded metastore: one per storage root, shared by every later session on this root
+        wanted["spark.sql.catalogImplementation"] = "hive"
+        wanted["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
+            f"jdbc:derby:;databaseName={config.path('metastore_db')};create=true")
+        wanted["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={config.path('')}"
+    elif config.storage.catalog == "hive":
+        wanted["spark.sql.catalogImplementation"] = "hive"
+        wanted["spark.hadoop.hive.metastore.uris"] = config.storage.metastore_uri
+    wanted.update(config.spark.conf)          # the user's extra confs win over our defaults
     if under_spark_submit():
         given = dict(SparkConf().getAll())
         for k, v in wanted.items():
@@ -76,6 +86,8 @@ def get_spark(config: Config, app_name: str | None = None):
         if "://" not in root:
             Path(root).mkdir(parents=True, exist_ok=True)
         builder = builder.master(os.environ.get("CORPUSMILL_MASTER", config.spark.master))
+        # Python workers must run this interpreter (it sees the project and its dependencies)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.config("spark.driver.memory", config.spark.driver_memory)
         jars = local_jars(config)
         if jars:

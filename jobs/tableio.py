@@ -104,6 +104,7 @@ def write_table(
         if replace_where and mode == "overwrite" and table_exists(spark, config, table.name):
             writer = writer.option("replaceWhere", replace_where)
         writer.save(path)
+        register(spark, config, table.name)
         return table_version(spark, config, table.name)
     # parquet: dynamic partition overwrite gives the replace_where behaviour for partition predicates
     if replace_where:
@@ -112,6 +113,7 @@ def write_table(
         writer.parquet(path)
     finally:
         spark.conf.set("spark.sql.sources.partitionOverwriteMode", "static")
+    register(spark, config, table.name)
     return None
 
 
@@ -125,9 +127,39 @@ def list_tables(spark: SparkSession, config: Config) -> list[str]:
     return sorted(n for n in names if table_exists(spark, config, n))
 
 
+def _catalog_on(spark: SparkSession, config: Config) -> bool:
+    return (config.storage.catalog != "none"
+            and spark.conf.get("spark.sql.catalogImplementation", "in-memory") == "hive")
+
+
+def register(spark: SparkSession, config: Config, name: str) -> None:
+    """Register the table in the persistent catalog (as an external table over its path)."""
+    if not _catalog_on(spark, config):
+        return
+    db, path = config.storage.database, config.table_path(name)
+    fmt = config.storage.table_format
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+    full = f"`{db}`.`{name}`"
+    if spark.catalog.tableExists(f"{db}.{name}"):
+        loc = spark.sql(f"DESCRIBE TABLE EXTENDED {full}").where("col_name = 'Location'").first()
+        if loc is not None and loc[1].rstrip("/").removeprefix("file:") == path.rstrip("/").removeprefix("file:"):
+            if fmt == "parquet":
+                spark.sql(f"REFRESH TABLE {full}")
+            return
+        spark.sql(f"DROP TABLE {full}")       # external: drops the entry, never the data
+    spark.sql(f"CREATE TABLE {full} USING {fmt} LOCATION '{path}'")
+    if fmt == "parquet":
+        spark.sql(f"MSCK REPAIR TABLE {full}")
+
+
 def register_views(spark: SparkSession, config: Config) -> list[str]:
-    """Make every pipeline table queryable by name in this session."""
+    """Make every pipeline table queryable by bare name in this session (catalog or temp views)."""
     names = list_tables(spark, config)
+    if _catalog_on(spark, config):
+        for n in names:
+            register(spark, config, n)
+        spark.sql(f"USE `{config.storage.database}`")
+        return names
     for n in names:
         read_table(spark, config, n).createOrReplaceTempView(n)
     return names

@@ -14,7 +14,7 @@ def make_config(root: Path, *overrides: str):
     from jobs.config import load_config
 
     return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
-                              "spark.shuffle_partitions=4", *overrides])
+                              "spark.shuffle_partitions=4", "storage.catalog=none", *overrides])
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Sets up corpusmill on a fresh machine that reaches only the package registries, then runs:
+#   bash scripts/setup.sh demo     # the demo (generates a sample crawl, runs every stage)
+#   bash scripts/setup.sh test     # the test suite (extra args go to pytest)
+#   bash scripts/setup.sh          # set up only
+# What it installs, each step skipped when already done:
+#   - Debian packages (Java 17, Maven, KenLM build deps, Chromium for the report test) via apt-get
+#   - Python dependencies into a cached venv keyed on pyproject.toml ($CORPUSMILL_CACHE/deps-<hash>),
+#     so PyTorch (a multi-GB CUDA build on PyPI) downloads once per machine, not per clone
+#   - ./.venv: a light per-clone venv that sees the cached dependencies and this checkout
+#   - Delta jars resolved by Maven from jars/pom.xml into $CORPUSMILL_CACHE/jars
+#   - KenLM's lmplz/build_binary built from the kenlm sdist into $CORPUSMILL_CACHE/bin
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${CORPUSMILL_CACHE:-$HOME/.cache/corpusmill}"
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null || PY=python3
+mkdir -p "$CACHE"
+log() { echo "[setup] $*" >&2; }
+
+# --- Debian packages --------------------------------------------------------------------------
+need_pkgs=()
+command -v java >/dev/null || need_pkgs+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || need_pkgs+=(maven)
+command -v cmake >/dev/null || need_pkgs+=(cmake)
+command -v g++ >/dev/null || need_pkgs+=(g++)
+for p in libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev \
+         zlib1g-dev libbz2-dev liblzma-dev chromium; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "apt-get install ${need_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  else
+    log "missing Debian packages (run as root or install them): ${need_pkgs[*]}"
+  fi
+fi
+
+# --- Python dependencies (cached venv keyed on the dependency set) ------------------------------
+REQS="$(mktemp)"
+"$PY" - "$ROOT/pyproject.toml" > "$REQS" <<'PYEOF'
+import sys, tomllib
+p = tomllib.load(open(sys.argv[1], "rb"))["project"]
+reqs = list(p["dependencies"])
+for extra in ("test", "bench"):
+    reqs += p.get("optional-dependencies", {}).get(extra, [])
+print("\n".join(reqs))
+PYEOF
+DEPS_HASH="$(sha1sum < "$REQS" | cut -c1-12)-$("$PY" -c 'import sys;print("py%d%d"%sys.version_info[:2])')"
+DEPS="$CACHE/deps-$DEPS_HASH"
+if [ ! -f "$DEPS/.complete" ]; then
+  log "installing Python dependencies into $DEPS (PyTorch is large: first time only)"
+  rm -rf "$DEPS"
+  "$PY" -m venv "$DEPS"
+  "$DEPS/bin/pip" install -q --upgrade pip
+  cp "$REQS" "$DEPS/requirements.txt"
+  "$DEPS/bin/pip" install -q -r "$DEPS/requirements.txt"
+  touch "$DEPS/.complete"
+fi
+
+# --- per-clone venv: sees the cached dependencies and this checkout ------------------------------
+VENV="$ROOT/.venv"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.deps" 2>/dev/null)" != "$DEPS" ]; then
+  log "creating $VENV"
+  rm -rf "$VENV"
+  "$PY" -m venv --without-pip "$VENV"
+  SP="$("$VENV/bin/python" -c 'import sysconfig;print(sysconfig.get_paths()["purelib"])')"
+  DSP="$("$DEPS/bin/python" -c 'import sysconfig;print(sysconfig.get_paths()["purelib"])')"
+  echo "$ROOT" > "$SP/00-corpusmill-src.pth"
+  echo "$DSP" > "$SP/01-corpusmill-deps.pth"
+  for tool in spark-submit spark-class pyspark; do ln -sf "$DEPS/bin/$tool" "$VENV/bin/$tool" 2>/dev/null || true; done
+  echo "$DEPS" > "$VENV/.deps"
+fi
+cat > "$VENV/bin/corpusmill" <<SH
+#!/usr/bin/env bash
+exec "$VENV/bin/python" -m jobs.cli "\$@"
+SH
+chmod +x "$VENV/bin/corpusmill"
+# ipykernel for the notebook tests, pointing at this venv's python
+"$VENV/bin/python" -m ipykernel install --prefix "$VENV" --name python3 >/dev/null 2>&1 || true
+
+# --- JVM jars --------------------------------------------------------------------------------
+JARS="$CACHE/jars"
+if ! ls "$JARS"/delta-spark_*.jar >/dev/null 2>&1; then
+  log "resolving Delta jars with Maven into $JARS"
+  (cd "$ROOT/jars" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$JARS" -DexcludeTransitive=true)
+fi
+
+# --- KenLM binaries (lmplz, build_binary) -------------------------------------------------------
+if [ -f "$ROOT/scripts/build_kenlm.sh" ]; then
+  bash "$ROOT/scripts/build_kenlm.sh"
+fi
+
+log "ready: $VENV (deps: $DEPS)"
+cd "$ROOT"
+case "${1:-}" in
+  demo) shift; exec "$VENV/bin/corpusmill" demo "$@" ;;
+  test) shift; exec "$VENV/bin/python" -m pytest "$@" ;;
+  "") ;;
+  *) echo "usage: bash scripts/setup.sh [demo|test] [args...]" >&2; exit 2 ;;
+esac

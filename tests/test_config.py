@@ -1,0 +1,65 @@
+"""Config: defaults load, overrides apply, and every mistake is one line naming the key (exit 2)."""
+import subprocess
+import sys
+
+import pytest
+
+from jobs.config import ConfigError, load_config
+
+
+def test_defaults_load_and_type():
+    cfg = load_config()
+    assert cfg.storage.table_format == "delta"
+    assert isinstance(cfg.spark.shuffle_partitions, int)
+    assert cfg.demo.pages_per_dump > 0
+
+
+def test_set_overrides_with_yaml_typing(tmp_path):
+    cfg = load_config(None, [f"storage.root={tmp_path}", "spark.shuffle_partitions=3", "spark.conf={a.b: c}"])
+    assert cfg.spark.shuffle_partitions == 3
+    assert cfg.spark.conf == {"a.b": "c"}
+    assert cfg.table_path("documents") == f"{tmp_path}/warehouse/documents"
+
+
+def test_user_file_merges_over_defaults(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("spark:\n  app_name: mine\n")
+    cfg = load_config(str(f))
+    assert cfg.spark.app_name == "mine" and cfg.spark.master == "local[*]"
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("spark.bogus=1", "spark.bogus: unknown key"),
+    ("spark.shuffle_partitions=many", "spark.shuffle_partitions: expected an integer"),
+    ("storage.table_format=orc", "storage.table_format"),
+    ("nosuchsection.x=1", "nosuchsection"),
+    ("spark.master", "expected section.key=value"),
+])
+def test_errors_name_the_key(override, needle):
+    with pytest.raises(ConfigError, match=needle.replace(".", r"\.").replace("[", r"\[")):
+        load_config(None, [override])
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(str(tmp_path / "nope.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("spark: [unclosed\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_config(str(bad))
+
+
+def test_section_hash_changes_with_content():
+    a = load_config(None, ["spark.shuffle_partitions=3"])
+    b = load_config(None, ["spark.shuffle_partitions=4"])
+    assert a.section_hash("spark") != b.section_hash("spark")
+    assert a.section_hash("storage") == b.section_hash("storage")
+
+
+def test_cli_config_error_exits_2_with_one_line():
+    p = subprocess.run([sys.executable, "-m", "jobs.cli", "tables", "--set", "spark.bogus=1"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert lines == ["corpusmill: config error: spark.bogus: unknown key (known: app_name, conf, driver_memory, "
+                     "jars_dir, master, shuffle_partitions)"]
