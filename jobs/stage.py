@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class StageRun:
 
     def write_output(self, table, df: DataFrame, replace_where: str | None = None) -> int | None:
         self.describe(f"write {table.name}")
+        _fault_point(f"{self.stage}:{table.name}")
         return tableio.write_table(self.spark, self.config, table, df, replace_where=replace_where)
 
     def write_rejected(self, df: DataFrame) -> int:
@@ -77,6 +79,16 @@ class StageRun:
     def rows_written(self, name: str) -> int:
         n = tableio.last_write_rows(self.spark, self.config, name)
         return n if n is not None else tableio.read_table(self.spark, self.config, name).count()
+
+
+def _fault_point(where: str) -> None:
+    """Test-only fault injection: CORPUSMILL_FAULT=pause:<stage>:<table> blocks right before that
+    table's write (mid-stage), so the crash-safety test can SIGKILL the driver at a known point."""
+    spec = os.environ.get("CORPUSMILL_FAULT", "")
+    if spec == f"pause:{where}":
+        log.warning("CORPUSMILL_FAULT: paused before writing %s (waiting to be killed)", where)
+        while True:
+            time.sleep(1)
 
 
 def new_run_id() -> str:
