@@ -63,3 +63,13 @@ def test_cli_config_error_exits_2_with_one_line():
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert lines == ["corpusmill: config error: spark.bogus: unknown key (known: app_name, conf, driver_memory, "
                      "jars_dir, master, shuffle_partitions)"]
+
+
+@pytest.mark.parametrize("name", ["cluster.example.yaml", "gpu.example.yaml"])
+def test_example_configs_validate(name):
+    from jobs.config import DEFAULT_CONF
+
+    path = DEFAULT_CONF.parent / name
+    if not path.exists():
+        pytest.skip(f"{name} not present")
+    load_config(str(path))
