@@ -1,0 +1,244 @@
+"""Benchmark of the `format` stage (a script, not a test).
+
+  python bench/bench_format.py [--repeats 3] [--compare-options] [--warc]
+
+1. Throughput: the 990 real pages of ../shared/data/trafilatura-eval, written into WARC files, run
+   through the format stage on local[2]; beside it, in the same process, plain single-process
+   `trafilatura.extract` on the same pages with the same options (the ceiling: extraction dominates).
+   Prints pages/s and MB/s of HTML (medians over repeats) and the per-core ratio job/plain.
+2. Quality from the snippet ground truth: share of `with` snippets found in the extracted text and
+   share of `without` (boilerplate) snippets wrongly kept, for the job's output and for plain
+   extraction; --compare-options adds other Trafilatura option sets.
+3. --warc: FastWARC vs warcio, speed (MB/s of WARC, median of repeats) and robustness (records read
+   and errors on the deliberately broken files of warcio-test-warcs / resiliparse-test-warcs).
+
+The machine may be shared: compare the ratios printed, which come from the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+OPTION_SETS = {
+    "trafilatura defaults": {},
+    "favor_precision": {"favor_precision": True},
+    "favor_precision, no comments": {"favor_precision": True, "include_comments": False},
+    "fast (no fallback), no comments": {"fast": True, "include_comments": False},
+    "favor_recall, no comments": {"favor_recall": True, "include_comments": False},
+}
+
+
+def load_pages() -> list[dict]:
+    d = DATA / "trafilatura-eval"
+    if not d.is_dir():
+        sys.exit(f"bench_format: {d} not found (set CORPUSMILL_SHARED_DATA)")
+    pages = [json.loads(line) for line in (d / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    for p in pages:
+        p["html"] = gzip.decompress((d / p["path"]).read_bytes())
+    return pages
+
+
+def write_warcs(pages: list[dict], out: Path, files: int) -> list[Path]:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k in range(files):
+        p = out / f"eval-{k:02d}.warc.gz"
+        with open(p, "wb") as fh:
+            w = WARCWriter(fh, gzip=True)
+            w.write_record(w.create_warcinfo_record(p.name, {"isPartOf": "CC-MAIN-2024-10"}))
+            for page in pages[k::files]:
+                hh = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+                w.write_record(w.create_warc_record(page["url"], "response", payload=io.BytesIO(page["html"]),
+                                                    http_headers=hh))
+        paths.append(p)
+    return paths
+
+
+def quality(pages: list[dict], texts: dict[str, str]) -> tuple[float, float]:
+    found = kept = n_with = n_without = 0
+    for p in pages:
+        t = texts.get(p["url"]) or ""
+        found += sum(s in t for s in p["with"])
+        kept += sum(s in t for s in p["without"])
+        n_with += len(p["with"])
+        n_without += len(p["without"])
+    return found / n_with, kept / n_without
+
+
+def plain_extract(pages: list[dict], options: dict) -> tuple[float, dict]:
+    import trafilatura
+
+    t0 = time.perf_counter()
+    texts = {p["url"]: trafilatura.extract(p["html"], url=p["url"], **options) or "" for p in pages}
+    return time.perf_counter() - t0, texts
+
+
+def make_config(root: Path, *overrides: str):
+    from jobs.config import load_config
+
+    return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
+                              "spark.shuffle_partitions=4", "format.text_sources=[]", *overrides])
+
+
+def run_throughput(pages: list[dict], repeats: int, files: int) -> dict:
+    from jobs.format import run
+    from jobs.session import get_spark
+    from jobs import tableio
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-format-"))
+    warcs = write_warcs(pages, tmp / "warc", files)
+    mb = sum(len(p["html"]) for p in pages) / 1e6
+    config = make_config(tmp / "root", f"format.inputs=[{tmp}/warc/*.warc.gz]")
+    options = {k: v for k, v in vars(config.format.trafilatura).items()}
+    spark = get_spark(config)
+    print(f"pages: {len(pages)}, HTML: {mb:.1f} MB, in {len(warcs)} WARC files; trafilatura options: {options}")
+    # warm-up: start the Python workers and import trafilatura/pycld2 once (workers are reused)
+    warm = make_config(tmp / "warm", f"format.inputs=[{warcs[0]}]")
+    t0 = time.perf_counter()
+    run(spark, warm, force=True)
+    print(f"warm-up run (worker start + imports, {len(pages) // files} pages): {time.perf_counter() - t0:.1f}s")
+    job_s, plain_s = [], []
+    texts_plain = {}
+    for i in range(repeats):
+        dt_plain, texts_plain = plain_extract(pages, options)
+        plain_s.append(dt_plain)
+        t0 = time.perf_counter()
+        res = run(spark, config, force=True)
+        job_s.append(time.perf_counter() - t0)
+        print(f"  repeat {i + 1}: plain {dt_plain:.1f}s, job {job_s[-1]:.1f}s "
+              f"({res.rows_in} in, {res.rows_out} out, {res.rows_rejected} rejected)", flush=True)
+    docs = tableio.read_table(spark, config, "documents").select("url", "text").collect()
+    rej = tableio.read_table(spark, config, "rejected").where("stage = 'format'").groupBy("reason").count().collect()
+    texts_job = {r.url: r.text for r in docs}
+    spark.stop()
+    mj, mp = statistics.median(job_s), statistics.median(plain_s)
+    n = len(pages)
+    out = {
+        "job_pages_s": n / mj, "job_mb_s": mb / mj, "plain_pages_s": n / mp, "plain_mb_s": mb / mp,
+        "per_core_ratio": (n / mj / 2) / (n / mp),
+        "quality_job": quality(pages, texts_job), "quality_plain": quality(pages, texts_plain),
+        "rejected": {r.reason: r["count"] for r in rej},
+    }
+    print(f"\nthroughput (median of {repeats}):")
+    print(f"  format job, local[2]       : {out['job_pages_s']:7.1f} pages/s  {out['job_mb_s']:6.2f} MB/s  "
+          f"({out['job_pages_s'] / 2:.1f} pages/s per core)")
+    print(f"  plain trafilatura.extract  : {out['plain_pages_s']:7.1f} pages/s  {out['plain_mb_s']:6.2f} MB/s  (1 process)")
+    print(f"  per-core ratio job / plain : {out['per_core_ratio']:.2f}   (target >= 0.85)")
+    print(f"  rejected by the job: {out['rejected']}")
+    print("\nquality (snippet ground truth; with = found, without = boilerplate wrongly kept):")
+    print(f"  job output      : with {out['quality_job'][0]:.3f}  without {out['quality_job'][1]:.3f}")
+    print(f"  plain extract   : with {out['quality_plain'][0]:.3f}  without {out['quality_plain'][1]:.3f}")
+    return out
+
+
+def compare_options(pages: list[dict]) -> None:
+    print("\nTrafilatura option sets (plain extract, 1 process, same pages):")
+    for name, opts in OPTION_SETS.items():
+        dt, texts = plain_extract(pages, opts)
+        w, wo = quality(pages, texts)
+        print(f"  {name:34s}: with {w:.3f}  without {wo:.3f}  {len(pages) / dt:6.1f} pages/s", flush=True)
+
+
+def bench_warc(repeats: int) -> None:
+    """FastWARC vs warcio: speed on real and generated WARCs, robustness on broken ones."""
+    from fastwarc.warc import ArchiveIterator as FastIterator
+    from warcio.archiveiterator import ArchiveIterator as WarcioIterator
+
+    def read_fast(path):
+        n = 0
+        with open(path, "rb") as f:
+            for r in FastIterator(f, parse_http=False):
+                r.reader.read()
+                n += 1
+        return n
+
+    def read_warcio(path):
+        n = 0
+        with open(path, "rb") as f:
+            for r in WarcioIterator(f, arc2warc=True):
+                r.content_stream().read()
+                n += 1
+        return n
+
+    pages = load_pages()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-warc-"))
+    files = write_warcs(pages, tmp, 4) + sorted((DATA / "resiliparse-test-warcs").glob("warcfile.warc.gz")) \
+        + sorted((DATA / "dolma-warcs" / "warc").glob("*.warc.gz"))
+    mb = sum(f.stat().st_size for f in files) / 1e6
+    print(f"\nWARC reading speed ({len(files)} files, {mb:.1f} MB compressed, every record's content read):")
+    times = {"fastwarc": [], "warcio": []}
+    for _ in range(repeats):
+        for name, fn in (("fastwarc", read_fast), ("warcio", read_warcio)):
+            t0 = time.perf_counter()
+            for f in files:
+                fn(f)
+            times[name].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k, v in med.items():
+        print(f"  {k:9s}: {mb / v:7.1f} MB/s compressed  ({v:.2f}s, median of {repeats})")
+    print(f"  fastwarc / warcio speed: {med['warcio'] / med['fastwarc']:.1f}x")
+    print("\nrobustness (records read; error) per file, each library alone:")
+    broken = sorted((DATA / "warcio-test-warcs").glob("*")) + sorted((DATA / "resiliparse-test-warcs").glob("*.gz"))
+    for f in broken:
+        if f.suffix == ".md":
+            continue
+        row = []
+        for name, fn in (("fastwarc", read_fast), ("warcio", read_warcio)):
+            try:
+                row.append(f"{name} {fn(f)}")
+            except Exception as e:
+                row.append(f"{name} ERR {type(e).__name__}")
+        print(f"  {f.name:38s} " + " | ".join(row))
+    print("\nrobustness of udfs.warc.iter_warc (FastWARC + warcio fallback + cut-off check):")
+    from udfs.warc import WarcReadError, iter_warc
+
+    for f in broken:
+        if f.suffix == ".md":
+            continue
+        n, err = 0, ""
+        try:
+            for _ in iter_warc(lambda: open(f, "rb")):
+                n += 1
+        except WarcReadError as e:
+            err = f"  failure recorded: {str(e)[:90]}"
+        print(f"  {f.name:38s} {n} records{err}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--files", type=int, default=16, help="WARC files the 990 pages are spread over")
+    ap.add_argument("--compare-options", action="store_true", help="also score other Trafilatura option sets")
+    ap.add_argument("--warc", action="store_true", help="also compare FastWARC and warcio")
+    ap.add_argument("--no-job", action="store_true", help="skip the Spark throughput run")
+    args = ap.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    pages = load_pages()
+    if not args.no_job:
+        run_throughput(pages, args.repeats, args.files)
+    if args.compare_options:
+        compare_options(pages)
+    if args.warc:
+        bench_warc(args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Benchmark: KenLM (CCNet) scoring throughput through Spark vs a plain Python loop over kenlm.Model
+(the ceiling), the full long-context signal UDF, and coherence tokens/s.
+
+    python bench/bench_longctx.py [--docs 40] [--repeats 3] [--cores 2] [--models DIR]
+
+Text: the project's generated long documents (udfs.samplegen_kinds.long_story, en), about 45 kB each.
+Models: built with jobs.train_lm from jobs.samplegen reference text unless --models is given.
+Prints medians over --repeats; MB/s per core = MB / seconds / cores.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=40)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--models", help="dir with en.sp.model + en.arpa.bin (default: build demo-size models)")
+    args = ap.parse_args()
+
+    from udfs import coherence, perplexity, samplegen_kinds as K
+    from udfs.longctx_stats import SignalParams, document_signals, signals_mapper
+    from udfs.samplegen_grammar import rng_for
+
+    tmp = tempfile.mkdtemp(prefix="bench-longctx-")
+    models = args.models
+    if not models:
+        from jobs.train_lm import build_reference_models
+
+        models = os.path.join(tmp, "models")
+        build_reference_models(models, ["en"], n_sentences=5000, vocab_size=2000)
+    texts = ["\n".join(K.long_story(rng_for("bench", i), "en")["paragraphs"]) for i in range(args.docs)]
+    mb = sum(len(t.encode()) for t in texts) / 1e6
+    print(f"{args.docs} generated en long documents, {mb:.2f} MB; models {models}")
+
+    # 1. the ceiling: plain loop over kenlm.Model (normalize + SentencePiece + KenLM), one core
+    model = perplexity.load_model(models, "en")
+    t_plain = median_time(lambda: [perplexity.score_document(model, t, 0) for t in texts], args.repeats)
+    n_tok = sum(perplexity.score_document(model, t, 0).n_lm_tokens for t in texts)
+
+    # 2. coherence alone (tokens/s of the n-gram + cache scorer, plain Python, one core)
+    def coh_only():
+        for t in texts:
+            sc = coherence.CoherenceScorer(model, 4096, 1024, 1024, 0.2, 32, 1024)
+            perplexity.score_document(model, t, 0, on_tokens=sc.feed)
+            sc.finish()
+    t_coh_total = median_time(coh_only, args.repeats)
+    p = SignalParams(models, ("en",), stride_tokens=1024)
+    t_all_plain = median_time(lambda: [document_signals(t, "en", p) for t in texts], args.repeats)
+
+    # 3. through Spark: CCNet scoring alone, and the full signal UDF (stats + perplexity + coherence)
+    from jobs.config import load_config
+    from jobs.session import get_spark
+
+    config = load_config(None, [f"storage.root={tmp}", f"spark.master=local[{args.cores}]", "spark.driver_memory=2g",
+                                "spark.conf={spark.sql.execution.arrow.maxRecordsPerBatch: '8'}"])
+    spark = get_spark(config, app_name="bench-longctx")
+    spark.sparkContext.setLogLevel("ERROR")
+    from schemas.longctx_signals import POINTERS, UDF_SCHEMA
+
+    rows = [(f"d{i:04d}", "CC", "web", "en", "example.org", f"https://example.org/{i}", "f", str(i),
+             len(t.encode()), t) for i, t in enumerate(texts)]
+    cols = [c.name for c in POINTERS] + ["text"]
+    df = spark.createDataFrame(rows, cols).repartition(args.cores * 2).cache()
+    df.count()
+    ppl_fn = perplexity.perplexity_mapper(models, ("en",))
+    t_spark = median_time(lambda: df.select("doc_id", "language", "text").mapInArrow(
+        ppl_fn, perplexity.PERPLEXITY_MAPPER_SCHEMA).write.format("noop").mode("overwrite").save(), args.repeats)
+    passthrough = [c.name for c in POINTERS]
+    t_spark_all = median_time(lambda: df.mapInArrow(signals_mapper(p, passthrough), UDF_SCHEMA)
+                              .write.format("noop").mode("overwrite").save(), args.repeats)
+    spark.stop()
+
+    print(f"\nmedians over {args.repeats} repeats ({args.cores} Spark cores, load average {os.getloadavg()[0]:.1f}):")
+    print(f"  plain loop, CCNet perplexity, 1 core:        {mb / t_plain:6.2f} MB/s/core  ({n_tok / t_plain:,.0f} tokens/s)")
+    print(f"  Spark mapInArrow, CCNet perplexity:          {mb / t_spark / args.cores:6.2f} MB/s/core  "
+          f"(ratio to plain loop {mb / t_spark / args.cores / (mb / t_plain):.2f})")
+    print(f"  plain loop, perplexity + coherence, 1 core:  {n_tok / t_coh_total:,.0f} tokens/s "
+          f"(coherence alone ~{n_tok / max(t_coh_total - t_plain, 1e-9):,.0f} tokens/s)")
+    print(f"  plain loop, all signals, 1 core:             {mb / t_all_plain:6.2f} MB/s/core")
+    print(f"  Spark mapInArrow, all signals:               {mb / t_spark_all / args.cores:6.2f} MB/s/core  "
+          f"(ratio to plain all-signals loop {mb / t_spark_all / args.cores / (mb / t_all_plain):.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

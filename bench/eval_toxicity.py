@@ -1,0 +1,217 @@
+"""Toxicity classifier vs. two baselines on real data (English and Chinese), same held-out splits.
+
+    bench/eval_toxicity.py [--lang en,zh] [--train-rows N] [--max-length L] [--epochs E] [--out-json F]
+
+English: davidson-hate-offensive (hate speech or offensive = toxic, neither = clean); a stratified 20%
+of it (seed 0) is held out as the test split. Chinese: cold-chinese-offensive, train.csv to train,
+dev.csv as the test split (the snapshot has no test.csv). Methods, all scored on the same test split:
+  1. word list alone: the safety stage's matcher (udfs.wordlists) with LDNOOBW (+ the Chinese
+     lexicons for zh); toxic when hits >= k, k in 1..5 chosen for F1 on the training split;
+  2. TF-IDF + logistic regression (word 1-2-grams for English, character 1-3-grams for Chinese),
+     trained on the same training rows as the fine-tune (and, for reference, on the whole training split);
+  3. the fine-tuned classifier (jobs.train_classifier.train, offline MiniLM-L6 backbone by default),
+     scored through udfs.classify.Scorer (the code the Spark stage runs).
+F1 is the toxic class's F1 (macro F1 is printed too). CPU only: training is subsampled (--train-rows).
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from jobs.train_classifier import TrainSettings, classification_metrics, stratified_split, train  # noqa: E402
+
+DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
+LABELS = ["clean", "toxic"]
+
+
+def load_davidson(data: Path = DATA) -> list[tuple[str, str]]:
+    """(tweet, toxic|clean): class 0 hate speech or 1 offensive -> toxic, 2 neither -> clean."""
+    import pandas as pd
+
+    df = pd.read_csv(data / "davidson-hate-offensive" / "train.csv")
+    return [(html.unescape(str(t)), "clean" if int(c) == 2 else "toxic") for t, c in zip(df["tweet"], df["class"])]
+
+
+def davidson_split(data: Path = DATA, seed: int = 0):
+    """(train, test): 20% of every class held out."""
+    return stratified_split(load_davidson(data), 0.2, seed)
+
+
+def cold_split(data: Path = DATA):
+    """(train, test) = (train.csv, dev.csv) with label 1 offensive -> toxic, 0 -> clean."""
+    import pandas as pd
+
+    def read(name):
+        df = pd.read_csv(data / "cold-chinese-offensive" / name)
+        return [(str(t), "toxic" if int(lab) == 1 else "clean") for t, lab in zip(df["TEXT"], df["label"])]
+
+    return read("train.csv"), read("dev.csv")
+
+
+def subsample(records, n: int, seed: int = 0):
+    """A deterministic stratified sample of n records (all when n <= 0 or n >= len)."""
+    if n <= 0 or n >= len(records):
+        return list(records)
+    _, sample = stratified_split(records, n / len(records), seed)
+    return sample
+
+
+def f1_summary(gold, pred) -> dict:
+    m = classification_metrics(gold, pred, LABELS)
+    t = m["per_class"]["toxic"]
+    return {"f1": t["f1"], "precision": t["precision"], "recall": t["recall"], "macro_f1": m["macro_f1"],
+            "accuracy": m["accuracy"], "rows": m["rows"]}
+
+
+# ---- baseline 1: word list alone ----------------------------------------------------------------------
+
+def wordlist_paths(lang: str, data: Path = DATA) -> list[str]:
+    if lang == "en":
+        return [str(data / "ldnoobw" / "en")]
+    lex = data / "zh-sensitive-lexicon"
+    return [str(data / "ldnoobw" / "zh"), f"zh={lex / 'porn_words_seqing_ciku.txt'}",
+            f"zh={lex / 'porn_words_seqing_leixing.txt'}"]
+
+
+def wordlist_baseline(train_recs, test_recs, lang: str, data: Path = DATA) -> dict:
+    """Toxic when the matcher finds >= k terms; k in 1..5 picked for F1 on the training split."""
+    from udfs.wordlists import build_matcher, load_wordlists
+
+    matcher = build_matcher(load_wordlists(wordlist_paths(lang, data)))
+    tr_hits = [matcher.scan(t, lang).hits for t, _ in train_recs]
+    best_k, best_f1 = 1, -1.0
+    for k in range(1, 6):
+        f1 = f1_summary([g for _, g in train_recs], ["toxic" if h >= k else "clean" for h in tr_hits])["f1"]
+        if f1 > best_f1:
+            best_k, best_f1 = k, f1
+    te_hits = [matcher.scan(t, lang).hits for t, _ in test_recs]
+    out = f1_summary([g for _, g in test_recs], ["toxic" if h >= best_k else "clean" for h in te_hits])
+    out["min_hits"] = best_k
+    out["terms"] = sum(len(v) for v in load_wordlists(wordlist_paths(lang, data)).values())
+    return out
+
+
+# ---- baseline 2: TF-IDF + logistic regression -----------------------------------------------------------
+
+def tfidf_baseline(train_recs, test_recs, lang: str, seed: int = 0) -> dict:
+    """Word 1-2-grams (en) or char 1-3-grams (zh); C chosen on a 10% validation share of train."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    def vec():
+        if lang == "zh":
+            return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True)
+        return TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)
+
+    fit, val = stratified_split(train_recs, 0.1, seed)
+    best_c, best_f1 = 1.0, -1.0
+    v = vec()
+    xf = v.fit_transform([t for t, _ in fit])
+    xv = v.transform([t for t, _ in val])
+    for c in (0.25, 1.0, 4.0, 16.0):
+        lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+        lr.fit(xf, [g for _, g in fit])
+        f1 = f1_summary([g for _, g in val], list(lr.predict(xv)))["f1"]
+        if f1 > best_f1:
+            best_c, best_f1 = c, f1
+    v = vec()
+    x = v.fit_transform([t for t, _ in train_recs])
+    lr = LogisticRegression(C=best_c, max_iter=2000, class_weight="balanced").fit(x, [g for _, g in train_recs])
+    out = f1_summary([g for _, g in test_recs], list(lr.predict(v.transform([t for t, _ in test_recs]))))
+    out["C"] = best_c
+    out["train_rows"] = len(train_recs)
+    return out
+
+
+# ---- the fine-tuned classifier ---------------------------------------------------------------------------
+
+def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backbone: str | None = None) -> dict:
+    """Fine-tune, then score the test split with the inference code the Spark stage runs."""
+    from udfs.classify import ClassifierSpec, get_scorer
+
+    m = train(train_recs, out_dir, settings, backbone=backbone)
+    t0 = time.monotonic()
+    scorer = get_scorer(ClassifierSpec(out_dir, max_length=settings.max_length, batch_size=64, device="cpu"))
+    probs = scorer.score([t for t, _ in test_recs])
+    secs = time.monotonic() - t0
+    pred = [max(p, key=p.get) for p in probs]
+    out = f1_summary([g for _, g in test_recs], pred)
+    out.update(train_rows=m["train_rows"], validation_rows=m["validation_rows"], best_epoch=m["best_epoch"],
+               steps=m["steps"], train_seconds=m["seconds"], score_seconds=round(secs, 1),
+               validation_macro_f1=m["validation"]["macro_f1"], settings=m["settings"])
+    return out
+
+
+def run_lang(lang: str, args) -> dict:
+    train_all, test = davidson_split() if lang == "en" else cold_split()
+    if args.test_rows:
+        test = subsample(test, args.test_rows, args.seed)
+    train_sub = subsample(train_all, args.train_rows, args.seed)
+    res = {"lang": lang, "train_split_rows": len(train_all), "train_rows_used": len(train_sub), "test_rows": len(test)}
+    t = time.monotonic()
+    if not args.finetune_only:
+        res["wordlist"] = wordlist_baseline(train_sub, test, lang)
+        res["tfidf_same_rows"] = tfidf_baseline(train_sub, test, lang, args.seed)
+        res["tfidf_full_train"] = tfidf_baseline(train_all, test, lang, args.seed)
+    res["baseline_seconds"] = round(time.monotonic() - t, 1)
+    s = TrainSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length,
+                      patience=args.patience, evals_per_epoch=args.evals_per_epoch, validation_share=0.1,
+                      seed=args.seed, threads=args.threads, extend_vocab=args.extend_vocab)
+    res["finetuned"] = finetune(train_sub, test, str(Path(args.model_dir) / f"toxicity-{lang}"), s,
+                                args.backbone or None)
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lang", default="en,zh")
+    ap.add_argument("--train-rows", type=int, default=4000, help="fine-tuning rows (stratified sample); 0 = all")
+    ap.add_argument("--test-rows", type=int, default=0, help="test rows (stratified sample); 0 = whole split")
+    ap.add_argument("--max-length", type=int, default=64)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--patience", type=int, default=3)
+    ap.add_argument("--evals-per-epoch", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--backbone", default="")
+    ap.add_argument("--extend-vocab", type=int, default=0, help="add up to N [UNK] characters as new tokens")
+    ap.add_argument("--model-dir", default="/tmp/corpusmill-eval-toxicity")
+    ap.add_argument("--finetune-only", action="store_true", help="skip the baselines (another setting, same split)")
+    ap.add_argument("--out-json")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if not DATA.is_dir():
+        print(f"shared data not found at {DATA}", file=sys.stderr)
+        return 2
+    results = [run_lang(lang.strip(), args) for lang in args.lang.split(",") if lang.strip()]
+    print()
+    print(f"{'lang':4} {'method':34} {'train rows':>10} {'test rows':>9} {'F1 toxic':>8} {'P':>6} {'R':>6} {'macroF1':>7}")
+    for r in results:
+        for key, name in (("wordlist", "word list alone"), ("tfidf_same_rows", "TF-IDF + LR (same rows)"),
+                          ("tfidf_full_train", "TF-IDF + LR (whole train split)"),
+                          ("finetuned", "fine-tuned " + (args.backbone or "MiniLM-L6"))):
+            m = r.get(key)
+            if m is None:
+                continue
+            rows = m.get("train_rows", r["train_rows_used"]) if key != "wordlist" else "-"
+            print(f"{r['lang']:4} {name:34} {rows!s:>10} {r['test_rows']:>9} {m['f1']:8.4f} {m['precision']:6.3f} "
+                  f"{m['recall']:6.3f} {m['macro_f1']:7.4f}")
+    if args.out_json:
+        Path(args.out_json).write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""`clean`: the documents the rules stage keeps (exactly the `documents` columns)."""
+from schemas import documents
+from schemas.base import table
+
+TABLE = table(
+    "clean",
+    "Output of the `rules` stage: every `documents` row whose rule signals pass the configured thresholds.",
+    *documents.TABLE.columns,
+    partition_by=documents.TABLE.partition_by,
+)
+SCHEMA = TABLE.schema

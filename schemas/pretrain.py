@@ -1,0 +1,11 @@
+"""`pretrain`: the final text corpus, documents that passed every stage up to `quality`."""
+from schemas import documents
+from schemas.base import table
+
+TABLE = table(
+    "pretrain",
+    "Output of the `quality` stage: the `documents` columns of every record that passed every stage.",
+    *documents.TABLE.columns,
+    partition_by=documents.TABLE.partition_by,
+)
+SCHEMA = TABLE.schema

