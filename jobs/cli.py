@@ -19,6 +19,7 @@ TOOLS = {
     "train-classifier": "jobs.train_classifier:cli",
     "classify": "jobs.train_classifier:classify_cli",
     "report": "jobs.report:cli",
+    "borderline": "jobs.longctx:borderline_cli",
 }
 
 
@@ -205,7 +206,11 @@ def stage_main(stage: str, argv: list[str] | None = None) -> int:
 
     spark = get_spark(config, app_name=f"corpusmill-{stage}")
     inputs = args.input.split(",") if args.input else None
-    results = run_pipeline(spark, config, [stage], inputs=inputs, force=args.force, progress=_progress)
+    try:
+        results = run_pipeline(spark, config, [stage], inputs=inputs, force=args.force, progress=_progress)
+    except ConfigError as e:
+        print(f"corpusmill: config error: {e}", file=sys.stderr)
+        return 2
     print_funnel(results)
     return 0
 

@@ -29,6 +29,8 @@ def time_limit(seconds: float):
 
     Uses SIGALRM, which only works in the main thread of a Unix process (true for PySpark Python
     workers). Elsewhere the body runs without a limit; the HTML size cap still bounds the work.
+    Wall clock, not CPU time: CPU timers tick too coarsely to be reliable for short limits. On a
+    heavily oversubscribed machine raise extract_timeout_s (timeouts are recorded in `rejected`).
     """
     usable = (seconds and seconds > 0 and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
