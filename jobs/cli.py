@@ -20,6 +20,7 @@ TOOLS = {
     "classify": "jobs.train_classifier:classify_cli",
     "report": "jobs.report:cli",
     "borderline": "jobs.longctx:borderline_cli",
+    "export": "jobs.code_repos:export_cli",
 }
 
 

@@ -209,9 +209,16 @@ def _read_yaml(path: str | Path) -> dict:
     return data
 
 
+def _default_yaml() -> dict:
+    """conf/default.yaml, also when the code runs from a zip (spark-submit --py-files)."""
+    from importlib import resources
+
+    return yaml.safe_load(resources.files("conf").joinpath("default.yaml").read_text(encoding="utf-8")) or {}
+
+
 def load_config(path: str | None = None, overrides: list[str] | None = None) -> Config:
     """Defaults, then the user's file, then --set overrides; validated into typed sections."""
-    data = _read_yaml(DEFAULT_CONF)
+    data = _default_yaml()
     if path:
         data = _merge(data, _read_yaml(path))
     for item in overrides or []:

@@ -66,7 +66,7 @@ def get_spark(config: Config, app_name: str | None = None):
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
-    builder = SparkSession.builder.appName(app_name or config.spark.app_name)
+    builder = SparkSession.builder
     if config.storage.catalog == "derby":
         # embedded metastore: one per storage root, shared by every later session on this root
         wanted["spark.sql.catalogImplementation"] = "hive"
@@ -78,7 +78,11 @@ def get_spark(config: Config, app_name: str | None = None):
         wanted["spark.hadoop.hive.metastore.uris"] = config.storage.metastore_uri
     wanted.update(config.spark.conf)          # the user's extra confs win over our defaults
     if under_spark_submit():
+        from pyspark import SparkContext
+
+        SparkContext._ensure_initialized()       # connect to spark-submit's JVM so its confs are visible
         given = dict(SparkConf().getAll())
+        wanted["spark.app.name"] = app_name or config.spark.app_name     # only if --name was not given
         for k, v in wanted.items():
             if v is not None and k not in given:
                 builder = builder.config(k, v)
@@ -86,6 +90,7 @@ def get_spark(config: Config, app_name: str | None = None):
         if "://" not in root:
             Path(root).mkdir(parents=True, exist_ok=True)
         builder = builder.master(os.environ.get("CORPUSMILL_MASTER", config.spark.master))
+        builder = builder.appName(app_name or config.spark.app_name)
         # Python workers must run this interpreter (it sees the project and its dependencies)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.config("spark.driver.memory", config.spark.driver_memory)

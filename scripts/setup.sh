@@ -89,6 +89,9 @@ if ! ls "$JARS"/delta-spark_*.jar >/dev/null 2>&1; then
   (cd "$ROOT/jars" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$JARS" -DexcludeTransitive=true)
 fi
 
+# --- git (code stage ingest of git repositories) ----------------------------------------------
+command -v git >/dev/null || bash "$ROOT/scripts/setup_code.sh"
+
 # --- KenLM binaries (lmplz, build_binary) -------------------------------------------------------
 if [ -f "$ROOT/scripts/build_kenlm.sh" ]; then
   bash "$ROOT/scripts/build_kenlm.sh"

@@ -145,13 +145,13 @@ def test_sql_retuning_matches_a_real_rerun(spark, config_factory, capsys):
     """'How many documents would be dropped at a duplicate-line threshold of 0.25 instead of 0.30?'"""
     from jobs.cli import main as cli_main
 
-    # documents whose duplicate-line share lies between 0.25 and 0.30 and just above 0.30
-    base = [f"Line number {i} says something different about the weather in the valley today." for i in range(20)]
+    # documents whose only problem is a repeated short line, at duplicate-line shares around 0.25-0.30
+    base = EN_GOOD.replace(", ", ",\n").split("\n")
     rows = []
-    for k, dups in enumerate([0, 6, 7, 8, 9, 12]):   # 20 unique lines + dups repeats of line 0
-        text = "\n".join(base + [base[0]] * dups)
-        rows.append(_doc(100 + k, text))
-    cfg = config_factory()
+    for k, dups in enumerate([0, 4, 5, 6, 7, 8]):
+        rows.append(_doc(100 + k, "\n".join(base + ["Ok."] * (dups + 1))))
+    off = "rules.thresholds.en.fineweb.max_dup_line_char_frac=null"   # any repeated line fails FineWeb's 0.01
+    cfg = config_factory(off)
     write_documents(spark, cfg, rows + BASIC)
     rules.run(spark, cfg)
     root = cfg.storage.root
@@ -161,7 +161,7 @@ def test_sql_retuning_matches_a_real_rerun(spark, config_factory, capsys):
     assert cli_main(["sql", "--set", f"storage.root={root}", "--json", query]) == 0
     predicted = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n"]
 
-    cfg2 = config_factory("rules.thresholds.en.gopher_repetition.max_dup_line_frac=0.25")
+    cfg2 = config_factory(off, "rules.thresholds.en.gopher_repetition.max_dup_line_frac=0.25")
     res = rules.run(spark, cfg2)
     assert res.rows_rejected == predicted
     dropped_now = tableio.read_table(spark, cfg2, "rule_signals").where(~F.col("keep")).count()
