@@ -73,3 +73,13 @@ def test_example_configs_validate(name):
     if not path.exists():
         pytest.skip(f"{name} not present")
     load_config(str(path))
+
+
+def test_readme_table_reference_matches_the_schemas():
+    from pathlib import Path
+
+    from schemas.__main__ import END, START, reference
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert readme.split(START, 1)[1].split(END, 1)[0].strip() == reference().strip(), \
+        "README table reference is stale: run python -m schemas --update README.md"
