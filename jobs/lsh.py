@@ -190,17 +190,24 @@ def _checksum(e: DataFrame) -> tuple[int, int]:
 def _large_star(e: DataFrame) -> DataFrame:
     """Each node's larger neighbours are re-pointed at the smallest id of its closed neighbourhood.
 
-    One shuffle (a window per node); duplicates are left for the small-star step to remove.
+    The per-node minimum is a groupBy (partially aggregated map-side) joined back, not a window:
+    a window puts all of a hub's edges (a 100k-member boilerplate star) in one task, while a
+    sort-merge join's skewed partition is split by adaptive execution (skewJoin). Duplicates are
+    left for the small-star step to remove.
     """
     both = e.select(F.col("src").alias("u"), F.col("dst").alias("v")).unionByName(
         e.select(F.col("dst").alias("u"), F.col("src").alias("v")))
-    x = both.select("u", "v", F.min("v").over(Window.partitionBy("u")).alias("mv"))
+    mins = both.groupBy("u").agg(F.min("v").alias("mv"))
+    x = both.join(mins, "u")
     return x.where(F.col("v") > F.col("u")).select(F.col("v").alias("src"), F.least("u", "mv").alias("dst"))
 
 
 def _small_star(e: DataFrame) -> DataFrame:
-    """Each node and its smaller neighbours are re-pointed at the smallest of them (edges: larger -> smaller)."""
-    x = e.select("src", "dst", F.min("dst").over(Window.partitionBy("src")).alias("m"))
+    """Each node and its smaller neighbours are re-pointed at the smallest of them (edges: larger -> smaller).
+
+    Same groupBy + join (not a window) as _large_star, so a hub's edges are not bound to one task.
+    """
+    x = e.join(e.groupBy("src").agg(F.min("dst").alias("m")), "src")
     out = x.select(F.col("dst").alias("src"), F.col("m").alias("dst")).where(F.col("src") != F.col("dst"))
     return out.unionByName(x.select("src", F.col("m").alias("dst"))).distinct()
 

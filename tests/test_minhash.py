@@ -95,3 +95,18 @@ def test_ten_megabyte_document():
     r = mh.compute_batch([text, "tiny doc here"], ["words", "words"], mh.SignatureSpec())
     assert r.num_shingles.tolist() == [len(words) - 4, 1]
     assert r.signatures.shape == (2, 128)
+
+
+def test_normalize_batch_equals_normalize():
+    """The numpy ASCII path of normalize_batch gives exactly normalize()'s strings (exact hashes depend on it)."""
+    import random
+    import string
+
+    rng = random.Random(3)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + " \t\n_\x00\x7f"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 2, 5, 50, 300]))) for _ in range(3000)]
+    texts += [None, "", "   ", "__", "a", " a ", "A1b2 C3", "x\x01y", "café  Über 2024", "hello—world", "漢字 かな"]
+    toks = [["words", "chars", "code"][i % 3] if i % 7 == 0 else "words" for i in range(len(texts))]
+    for norm in (mh.NormConfig(), mh.NormConfig(lowercase=False), mh.NormConfig(digits_to_zero=False),
+                 mh.NormConfig(strip_punct=False)):
+        assert mh.normalize_batch(texts, toks, norm) == [mh.normalize(t or "", k, norm) for t, k in zip(texts, toks)]
