@@ -16,6 +16,7 @@ log = logging.getLogger("corpusmill")
 # Commands implemented in other modules: name -> "module:function(argv) -> int"
 TOOLS = {
     "train-lm": "jobs.train_lm:cli",
+    "train-causal-lm": "jobs.train_causal_lm:cli",
     "train-classifier": "jobs.train_classifier:cli",
     "classify": "jobs.train_classifier:classify_cli",
     "report": "jobs.report:cli",
@@ -173,19 +174,20 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_parser(name, help=f"see `corpusmill {name} --help`", add_help=False)
     args = ap.parse_args(argv)
     setup_logging(args.verbose)
+    config = None
     try:
         config = load_config(args.conf, args.set)
         return args.fn(args, config)
     except ConfigError as e:
         print(f"corpusmill: config error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:  # one readable line; the traceback only with -v
-        from jobs.session import MissingJarsError
+    except Exception as e:  # one readable line (jobs/errors.py); the traceback only with -v
+        from jobs.errors import describe
 
         if args.verbose:
             raise
-        kind = "missing jars" if isinstance(e, MissingJarsError) else type(e).__name__
-        print(f"corpusmill: {kind}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}", file=sys.stderr)
+        kind, msg = describe(e, config)
+        print(f"corpusmill: {kind}: {msg}", file=sys.stderr)
         return 1
 
 
@@ -212,6 +214,13 @@ def stage_main(stage: str, argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"corpusmill: config error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:
+        from jobs.errors import describe, is_disk_full
+
+        if not is_disk_full(e):
+            raise
+        print(f"corpusmill: disk full: {describe(e, config)[1]}", file=sys.stderr)
+        return 1
     print_funnel(results)
     return 0
 

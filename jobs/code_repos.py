@@ -454,6 +454,18 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs: lis
                      run_id=run_id)
 
 
+def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, str]]]]:
+    """code_samples token_count / fill against the packing budget (code.max_tokens), for the report."""
+    if "code" not in config.sections:
+        return {}
+    budget = config.code.max_tokens
+    lines = {"token_count": [(float(budget), f"max_tokens {budget:,} (budget)")],
+             "fill": [(1.0, "budget (fill 1.0)")]}
+    if config.code.pack_small:
+        lines["fill"].append((config.code.pack_small_below, f"pack_small_below {config.code.pack_small_below:g}"))
+    return {"code_samples": lines}
+
+
 def prepare_demo(spark: SparkSession, config: Config) -> None:
     """Generate the demo's sample repositories (deterministic) where code.inputs expects them."""
     from jobs import samplegen_code

@@ -17,7 +17,7 @@ from jobs import tableio
 from jobs.cli import stage_main
 from jobs.config import Config
 from jobs.safety import (checked_spec, complete_thresholds, model_fingerprint, per_language, reasons_array,
-                         split_rows, train_demo_model)
+                         split_rows, threshold_lines, train_demo_model)
 from jobs.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
 from schemas import pretrain as pretrain_schema
 from schemas import quality_signals as signals_schema
@@ -95,6 +95,15 @@ def run(spark, config: Config, *, force: bool = False, inputs=None, run_id: str 
     fp = fingerprint([fingerprint_tables(spark, config, [src_name]), model_fingerprint(ad), model_fingerprint(flu)])
     return run_stage(spark, config, STAGE, inputs=[src_name], input_fingerprint=fp, body=body, force=force,
                      run_id=run_id)
+
+
+def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, str]]]]:
+    """quality_signals columns -> the default thresholds that drop a document (for the report's histograms)."""
+    if "quality" not in config.sections:
+        return {}
+    th = complete_thresholds(config.quality.thresholds, QualityThresholds, "quality.thresholds")
+    return {signals_schema.TABLE.name: threshold_lines(th, {"p_advertisement": ("advertisement", "drop at"),
+                                                             "p_disfluent": ("disfluent", "drop at")})}
 
 
 def prepare_demo(spark, config: Config) -> None:

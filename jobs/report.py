@@ -65,7 +65,8 @@ def _bar(labels, values, title, xlabel="", horizontal=True):
     return _png(fig)
 
 
-def _hist(values, title, threshold=None, log_y=False):
+def _hist(values, title, thresholds=(), log_y=False):
+    """Histogram of values with a dashed line per (value, label) threshold."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -74,18 +75,36 @@ def _hist(values, title, threshold=None, log_y=False):
     fig, ax = plt.subplots(figsize=(5, 2.8))
     if len(vals):
         ax.hist(vals, bins=40, color="#70ad47", log=log_y)
-    if threshold is not None:
-        ax.axvline(threshold, color="#c00000", linestyle="--", label=f"threshold {threshold:g}")
-        ax.legend(fontsize=8)
+    for i, (value, label) in enumerate(thresholds):
+        ax.axvline(value, color=("#c00000", "#7030a0", "#ed7d31")[i % 3], linestyle="--", label=label)
+    if thresholds:
+        ax.legend(fontsize=7)
     ax.set_title(title, fontsize=9)
     return _png(fig)
 
 
-def _thresholds(config: Config) -> dict[str, dict[str, float]]:
-    """{table: {column: threshold}} from each stage module's optional report_thresholds(config)."""
+def _threshold_lines(value) -> list[tuple[float, str]]:
+    """A stage's threshold entry -> [(value, label)]: a number, (number, label), or a list of those."""
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for it in items:
+        v, label = (it if isinstance(it, tuple) else (it, None))
+        if v is None or isinstance(v, bool):
+            continue
+        out.append((float(v), label or f"threshold {float(v):g}"))
+    return out
+
+
+def _thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, str]]]]:
+    """{table: {column: [(threshold, label)]}} from each stage module's optional report_thresholds(config).
+
+    A stage returns {table: {column: t}} where t is a number, a (number, label) pair or a list of them
+    (a signal with both a lower and an upper limit); per-language thresholds show the default profile's
+    value, named so in the label.
+    """
     from jobs.pipeline import STAGES
 
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, list[tuple[float, str]]]] = {}
     for mod in STAGES.values():
         try:
             fn = getattr(importlib.import_module(mod), "report_thresholds", None)
@@ -93,7 +112,10 @@ def _thresholds(config: Config) -> dict[str, dict[str, float]]:
             continue
         if fn is not None:
             for table, cols in (fn(config) or {}).items():
-                out.setdefault(table, {}).update(cols)
+                for col, value in cols.items():
+                    lines = _threshold_lines(value)
+                    if lines:
+                        out.setdefault(table, {}).setdefault(col, []).extend(lines)
     return out
 
 
@@ -111,14 +133,21 @@ def collect(spark, config: Config, run_id: str | None = None) -> dict:
         latest = {r["stage"]: r for r in runs.orderBy("ended_at").collect()}
         from jobs.pipeline import STAGES
 
+        def text_bytes(table):
+            """Sum of text_bytes of a table (None when it has no such column), aggregated on the executors."""
+            if table not in have:
+                return None
+            df = tableio.read_table(spark, config, table)
+            return df.agg(F.sum("text_bytes")).first()[0] if "text_bytes" in df.columns else None
+
         for stage in [s for s in STAGES if s in latest]:
             r = latest[stage]
             out_table = OUTPUTS.get(stage)
-            out_bytes = None
-            if out_table in have and "text_bytes" in tableio.read_table(spark, config, out_table).columns:
-                out_bytes = tableio.read_table(spark, config, out_table).agg(F.sum("text_bytes")).first()[0]
+            out_bytes = text_bytes(out_table)
+            in_table = next((t for t in (r["inputs"] or []) if t in have), None)
+            bytes_in = text_bytes(in_table) if stage != "format" else None
             data["stages"].append(dict(stage=stage, run_id=r["run_id"], rows_in=r["rows_in"], rows_out=r["rows_out"],
-                                       rows_rejected=r["rows_rejected"], bytes_out=out_bytes,
+                                       rows_rejected=r["rows_rejected"], bytes_in=bytes_in, bytes_out=out_bytes,
                                        seconds=(r["ended_at"] - r["started_at"]).total_seconds()))
     if "rejected" in have:
         for r in (tableio.read_table(spark, config, "rejected").groupBy("stage", "reason").count()
@@ -145,7 +174,7 @@ def collect(spark, config: Config, run_id: str | None = None) -> dict:
             if len(data["signals"]) >= MAX_SIGNAL_PLOTS * 4:
                 break
             data["signals"].append(dict(table=t, column=c, values=pdf[c].tolist(),
-                                        threshold=thresholds.get(t, {}).get(c)))
+                                        thresholds=thresholds.get(t, {}).get(c, [])))
     return data
 
 
@@ -156,18 +185,19 @@ def render(data: dict, config: Config) -> tuple[str, str]:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [f"<h1>corpusmill report</h1><p>{html.escape(now)} · tables under "
              f"<code>{html.escape(config.path(config.storage.warehouse))}</code></p>"]
-    md = [f"# corpusmill report\n\n{now}\n", "| stage | in | out | rejected | bytes out | seconds |", "|---|---|---|---|---|---|"]
+    md = [f"# corpusmill report\n\n{now}\n", "| stage | in | out | rejected | bytes in | bytes out | seconds |",
+          "|---|---|---|---|---|---|---|"]
     stages = data["stages"]
     if stages:
         rows = "".join(
             f"<tr><td>{s['stage']}</td><td>{s['rows_in']:,}</td><td>{s['rows_out']:,}</td><td>{s['rows_rejected']:,}</td>"
-            f"<td>{_fmt(s['bytes_out'])}</td>"
+            f"<td>{_fmt(s['bytes_in'])}</td><td>{_fmt(s['bytes_out'])}</td>"
             f"<td>{s['seconds']:.1f}</td></tr>" for s in stages)
-        parts.append("<h2>Funnel</h2><table><tr><th>stage</th><th>in</th><th>out</th><th>rejected</th><th>bytes out</th>"
-                     f"<th>seconds</th></tr>{rows}</table>")
+        parts.append("<h2>Funnel</h2><table><tr><th>stage</th><th>in</th><th>out</th><th>rejected</th><th>bytes in</th>"
+                     f"<th>bytes out</th><th>seconds</th></tr>{rows}</table>")
         for s in stages:
             md.append(f"| {s['stage']} | {s['rows_in']:,} | {s['rows_out']:,} | {s['rows_rejected']:,} | "
-                      f"{_fmt(s['bytes_out'])} | {s['seconds']:.1f} |")
+                      f"{_fmt(s['bytes_in'])} | {_fmt(s['bytes_out'])} | {s['seconds']:.1f} |")
         parts.append(f"<img alt='funnel' src='{_bar([s['stage'] for s in stages], [s['rows_out'] for s in stages], 'rows kept per stage', 'rows')}'>")
         parts.append(f"<img alt='wall time' src='{_bar([s['stage'] for s in stages], [s['seconds'] for s in stages], 'wall time per stage', 'seconds')}'>")
     if data["reasons"]:
@@ -184,9 +214,14 @@ def render(data: dict, config: Config) -> tuple[str, str]:
     if data["signals"]:
         parts.append("<h2>Signals</h2><p>Histograms of every numeric signal; the dashed line is the "
                      "configured threshold (default language) where the stage declares one.</p><div class='grid'>")
+        marked = [s for s in data["signals"] if s["thresholds"]]
+        if marked:
+            md.append("\n## Thresholds (dashed lines on the signal histograms)\n")
+            md.extend(f"- `{s['table']}.{s['column']}`: " + "; ".join(label for _, label in s["thresholds"])
+                      for s in marked)
         for s in data["signals"]:
             log_y = s["column"] in ("cluster_size",)
-            parts.append(f"<img alt='{s['table']}.{s['column']}' src='{_hist(s['values'], s['table'] + '.' + s['column'], s['threshold'], log_y)}'>")
+            parts.append(f"<img alt='{s['table']}.{s['column']}' src='{_hist(s['values'], s['table'] + '.' + s['column'], s['thresholds'], log_y)}'>")
         parts.append("</div>")
     style = ("body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{margin:6px;max-width:100%}"

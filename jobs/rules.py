@@ -173,6 +173,32 @@ def decide(signals: DataFrame, config: Config, run_id: str) -> DataFrame:
             .withColumn("decision_run_id", F.lit(run_id)))
 
 
+# ---- report ---------------------------------------------------------------------------------------
+
+def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, str]]]]:
+    """rule_signals column -> the `default` profile's limits on it, for the report's histograms.
+
+    One (value, label) per numeric rule that is on in `default` (a column can carry a lower and an upper
+    limit, e.g. gq_nonsymbol_words); languages whose own profile differs are named in the label.
+    """
+    if "rules" not in config.sections:
+        return {}
+    resolved = config.rules.resolved_thresholds()
+    out: dict[str, list[tuple[float, str]]] = {}
+    for fam, rules in rs.RULES.items():
+        for key, signal, op in rules:
+            if op not in ("<", ">"):
+                continue
+            value = resolved["default"][fam][key]
+            if value is None or isinstance(value, bool):
+                continue
+            others = sorted((n, p[fam][key]) for n, p in resolved.items() if n != "default" and p[fam][key] != value)
+            note = "".join(f"; {n}: {'off' if v is None else format(float(v), 'g')}" for n, v in others)
+            word = "min" if op == "<" else "max"
+            out.setdefault(signal, []).append((float(value), f"{fam}.{key} {word} {float(value):g} (default{note})"))
+    return {signals_schema.TABLE.name: out}
+
+
 # ---- stage --------------------------------------------------------------------------------------
 
 def _stored_key(spark: SparkSession, config: Config) -> str | None:

@@ -287,6 +287,32 @@ def run(spark, config: Config, *, force: bool = False, inputs=None, run_id: str 
                      run_id=run_id)
 
 
+def language_note(thresholds: dict, name: str) -> str:
+    """'; ja: 2; zh: 2' for the languages whose threshold `name` differs from default's."""
+    default = getattr(thresholds["default"], name)
+    return "".join(f"; {lang}: {getattr(t, name):g}" for lang, t in sorted(thresholds.items())
+                   if lang != "default" and getattr(t, name) != default)
+
+
+def threshold_lines(thresholds: dict, columns: dict[str, tuple[str, str]]) -> dict[str, list[tuple[float, str]]]:
+    """column -> [(default value, label)] for the report; columns: column -> (threshold name, verb, e.g. 'drop at')."""
+    out = {}
+    for col, (name, word) in columns.items():
+        v = float(getattr(thresholds["default"], name))
+        out[col] = [(v, f"{name} {word} {v:g} (default{language_note(thresholds, name)})")]
+    return out
+
+
+def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, str]]]]:
+    """safety_signals columns -> the default thresholds that drop a document (drawn on the report's histograms)."""
+    if "safety" not in config.sections:
+        return {}
+    th = complete_thresholds(config.safety.thresholds, SafetyThresholds, "safety.thresholds")
+    return {signals_schema.TABLE.name: threshold_lines(th, {
+        "word_distinct": ("word_min_distinct", "drop at"), "word_per_1k": ("word_per_1k", "drop at"),
+        "p_toxicity": ("toxicity", "drop at"), "p_pornography": ("pornography", "drop at")})}
+
+
 def split_rows(ctx: StageRun, src: DataFrame, sig: DataFrame, out_table, signals_name: str, detail: Column) -> Counts:
     """Kept rows of src -> out_table, the others -> `rejected` (reason = first reason), from stored signals."""
     rows_in = ctx.rows_written(signals_name)

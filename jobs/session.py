@@ -101,7 +101,35 @@ def get_spark(config: Config, app_name: str | None = None):
             if v is not None:
                 builder = builder.config(k, v)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("CORPUSMILL_SPARK_LOG_LEVEL", "WARN"))
+    level = os.environ.get("CORPUSMILL_SPARK_LOG_LEVEL", "WARN")
+    spark.sparkContext.setLogLevel(level)
+    if not under_spark_submit() and level == "WARN":
+        _quiet_task_failure_logs(spark)
     ckpt = config.path(config.storage.tmp) + "/checkpoints"
     spark.sparkContext.setCheckpointDir(ckpt)
     return spark
+
+
+# Loggers that print a failed task's whole Java trace to the console (once per logger, so a full disk
+# is ~600 lines). In local mode the same trace travels in the driver's exception, which the CLI turns
+# into one line (`-v` shows it all); CORPUSMILL_SPARK_LOG_LEVEL=INFO/DEBUG/ERROR keeps them.
+TASK_FAILURE_LOGGERS = (
+    "org.apache.spark.executor.Executor", "org.apache.spark.util.Utils", "org.apache.spark.scheduler.TaskSetManager",
+    "org.apache.spark.sql.execution.datasources.FileFormatWriter",
+    "org.apache.spark.sql.execution.datasources.FileFormatDataWriter",
+    "org.apache.hadoop.mapreduce.lib.output.FileOutputCommitter",
+    "org.apache.spark.sql.execution.datasources.SQLHadoopMapReduceCommitProtocol",
+    "org.apache.spark.sql.delta.files.DeltaFileFormatWriter",
+)
+
+
+def _quiet_task_failure_logs(spark) -> None:
+    try:
+        jvm = spark.sparkContext._jvm
+        fatal = jvm.org.apache.logging.log4j.Level.FATAL
+        for name in TASK_FAILURE_LOGGERS:
+            jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, fatal)
+    except Exception as e:  # noqa: BLE001 - another logging backend: keep Spark's default output
+        log.debug("could not quiet task-failure loggers: %s", e)
+
+

@@ -139,6 +139,30 @@ def _record(spark: SparkSession, config: Config, row: dict) -> None:
     tableio.write_table(spark, config, runs_schema.TABLE, df, mode="append")
 
 
+def _record_failure(spark: SparkSession, config: Config, stage: str, row: dict) -> None:
+    """Append the failed run to `runs`; never let a failure to record hide the stage's own error.
+
+    After a disk-full write the failed tasks' half-written files can stay allocated until the JVM
+    closes their streams (a GC), so one retry follows a GC before giving up.
+    """
+    from jobs.errors import is_disk_full, summary
+
+    for attempt in (1, 2):
+        try:
+            _record(spark, config, row)
+            return
+        except Exception as e:  # noqa: BLE001
+            if attempt == 1 and is_disk_full(e):
+                try:
+                    spark.sparkContext._jvm.System.gc()
+                except Exception:  # noqa: BLE001
+                    pass
+                time.sleep(1)
+                continue
+            log.error("[%s] could not record the failed run in `runs`: %s", stage, summary(e, config))
+            return
+
+
 def run_stage(
     spark: SparkSession,
     config: Config,
@@ -174,10 +198,12 @@ def run_stage(
         counts = body(ctx)
     except Exception as e:
         ended = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:500]
-        _record(spark, config, dict(row, rows_in=None, rows_out=None, rows_rejected=None, ended_at=ended,
-                                    status="failed", error=f"{type(e).__name__}: {msg}", output_version=None))
-        log.error("[%s] failed: %s: %s", stage, type(e).__name__, msg)
+        from jobs.errors import summary
+
+        error = summary(e, config)       # one line: "DiskFull: ..." rather than "Py4JJavaError: An error occurred ..."
+        _record_failure(spark, config, stage, dict(row, rows_in=None, rows_out=None, rows_rejected=None,
+                                                   ended_at=ended, status="failed", error=error, output_version=None))
+        log.error("[%s] failed: %s", stage, error)
         raise
     finally:
         spark.sparkContext.setJobGroup("corpusmill", "corpusmill", interruptOnCancel=False)

@@ -59,3 +59,35 @@ def test_report_renders_in_headless_chromium(spark, config, tmp_path):
     m = re.search(r'data-images="(\d+)/(\d+)"', p.stdout)
     assert m, p.stdout[:500]
     assert int(m.group(2)) == n_img and m.group(1) == m.group(2)     # every plot decoded and loaded
+
+
+def test_threshold_lines_come_from_the_stage_configs(config_factory):
+    th = report._thresholds(config_factory("rules.thresholds.default.gopher_quality.min_words=77",
+                                           "quality.thresholds.default.advertisement=0.65"))
+    words = th["rule_signals"]["gq_nonsymbol_words"]            # a lower and an upper limit on one signal
+    assert [v for v, _ in words] == [77.0, 100000.0]
+    assert words[0][1].startswith("gopher_quality.min_words min 77 (default")
+    assert th["quality_signals"]["p_advertisement"] == [(0.65, "advertisement drop at 0.65 (default)")]
+    assert th["safety_signals"]["p_toxicity"][0][0] == 0.8
+    assert th["safety_signals"]["word_per_1k"] == [(3.0, "word_per_1k drop at 3 (default; ja: 2; ko: 2; th: 2; zh: 2)")]
+    assert th["code_samples"]["token_count"][0][0] == 32768.0
+    # rules switched off in default draw no line; boolean rules (c4.drop_lorem_ipsum) never do
+    off = report._thresholds(config_factory("rules.thresholds.default.gopher_quality.max_words=null"))
+    assert [v for v, _ in off["rule_signals"]["gq_nonsymbol_words"]] == [50.0]
+    assert "c4_lorem_ipsum" not in off["rule_signals"]
+
+
+def test_report_marks_thresholds_on_the_histograms(spark, config):
+    from schemas import quality_signals
+
+    rows = [dict(doc_id=f"{i:032x}", dump="d", language="en", p_advertisement=i / 40, p_disfluent=0.1, keep=i < 36,
+                 reasons=[] if i < 36 else ["advertisement"]) for i in range(40)]
+    tableio.write_table(spark, config, quality_signals.TABLE, spark.createDataFrame(rows, quality_signals.SCHEMA))
+    data = report.collect(spark, config)
+    sig = {(s["table"], s["column"]): s for s in data["signals"]}
+    assert sig[("quality_signals", "p_advertisement")]["thresholds"] == [(0.9, "advertisement drop at 0.9 (default)")]
+    assert sig[("quality_signals", "p_disfluent")]["thresholds"][0][0] == 0.9
+    _, md = report.render(data, config)
+    assert "- `quality_signals.p_advertisement`: advertisement drop at 0.9 (default)" in md
+    with_line = report._hist([0.1, 0.5, 0.95], "x", [(0.9, "t")])
+    assert with_line != report._hist([0.1, 0.5, 0.95], "x", [])       # the line is drawn

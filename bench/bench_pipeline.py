@@ -1,0 +1,437 @@
+"""End-to-end scale run: every stage on N generated documents, wall time and peak memory per stage.
+
+The corpus is generated straight to JSONL.gz and ingested by the format stage's real text-source path
+(`format.text_sources`, as books / papers / patents are), not through WARC + Trafilatura: extraction
+costs ~10-30 ms per page on one core, so 1M pages would spend hours in Trafilatura alone and measure
+nothing about the rest of the pipeline (bench/bench_format.py measures extraction on its own).
+Everything after the JSONL parsing is the same code path as for web pages: pycld2 language id,
+doc_id / host / domain, then rules, dedup, safety, quality, longctx, and the code stage.
+
+The mix (per document, deterministic from --seed and its index; no corpus-sized state in the generator):
+  good articles (en ~75%, zh ~25%)            ~66%
+  exact duplicates of an earlier good article   4%   (dedup, exact)
+  near duplicates (a few word edits)             6%   (dedup, MinHash)
+  spam / keyword stuffing                        4%   (rules)
+  low quality (link lists, number tables, ...)   6%   (rules)
+  toxic forum threads                            3%   (safety classifier)
+  pornography                                    2%   (safety classifier)
+  blocked domains                                1%   (safety blocklist)
+  advertisements                                 3%   (quality classifier)
+  disfluent (garbled) articles                   3%   (quality classifier)
+  long documents >= 32 KB (coherent/incoherent)  0.5% (longctx; 1-2% of CC pages are that long)
+over two crawl dumps (two text sources), plus the demo's code repositories for the code stage.
+
+Per stage it records the wall time (from the `runs` table) and the peak resident memory, sampled every
+0.2 s from /proc: the Python driver, the JVM (driver + local executors) and the Python workers
+separately, and their sum. Results: bench/results/pipeline-<N>.json.
+
+    flock /tmp/corpusmill-bench.lock .venv/bin/python bench/bench_pipeline.py --docs 10000 \\
+        --models /path/to/models        # optional: reuse demo models (else the demo trains them)
+    .venv/bin/python bench/bench_pipeline.py --project 1000000   # linear projection from the result files
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import os
+import random
+import shutil
+import sys
+import threading
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+DUMPS = ("CC-MAIN-2024-10", "CC-MAIN-2024-18")
+SHARD_DOCS = 10_000
+MIX = (("exact_duplicate", 0.04), ("near_duplicate", 0.06), ("spam", 0.04), ("low_quality", 0.06),
+       ("toxic", 0.03), ("porn", 0.02), ("blocked_domain", 0.01), ("advertisement", 0.03),
+       ("disfluent", 0.03), ("long", 0.005))           # the rest: good
+
+
+# ---- generator ------------------------------------------------------------------------------------
+def _category(seed: int, i: int) -> str:
+    x = random.Random(f"cat/{seed}/{i}").random()
+    acc = 0.0
+    for name, share in MIX:
+        acc += share
+        if x < acc:
+            return name
+    return "good"
+
+
+def _lang(rng: random.Random) -> str:
+    return "zh" if rng.random() < 0.25 else "en"
+
+
+def _good(seed: int, j: int) -> tuple[str, dict]:
+    """The good article of index j (regenerated on demand: duplicates need no stored corpus)."""
+    from udfs import samplegen_en as en
+    from udfs import samplegen_zh as zh
+
+    rng = random.Random(f"good/{seed}/{j}")
+    lang = _lang(rng)
+    return lang, (en.article(rng) if lang == "en" else zh.article(rng))
+
+
+def _earlier_good(seed: int, i: int) -> int:
+    rng = random.Random(f"dupof/{seed}/{i}")
+    for _ in range(64):
+        j = rng.randrange(max(i, 1))
+        if _category(seed, j) == "good":
+            return j
+    return 0
+
+
+def _join(paragraphs: list[str]) -> str:
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def make_doc(seed: int, i: int) -> dict:
+    """One JSONL record {id, url, title, text, date} for document i."""
+    from jobs import samplegen
+    from udfs import samplegen_en as en
+    from udfs import samplegen_html as H
+    from udfs import samplegen_kinds as K
+    from udfs import samplegen_zh as zh
+
+    cat = _category(seed, i)
+    rng = random.Random(f"doc/{seed}/{i}")
+    lang = _lang(rng)
+    host = f"www.site{rng.randrange(20000)}.{'cn' if lang == 'zh' else rng.choice(('com', 'org', 'net', 'co.uk'))}"
+    if cat == "good":
+        lang, art = _good(seed, i)
+        title, text = art["title"], _join(art["paragraphs"])
+    elif cat in ("exact_duplicate", "near_duplicate"):
+        lang, art = _good(seed, _earlier_good(seed, i))
+        paras = art["paragraphs"] if cat == "exact_duplicate" else K.near_duplicate(rng, art["paragraphs"], lang)
+        title, text = art["title"], _join(paras)
+    elif cat == "spam":
+        title, paras = K.spam_paragraphs(rng, lang)
+        text = _join(paras)
+    elif cat == "low_quality":
+        kind = rng.choice(K.LOW_QUALITY_KINDS)
+        title, main = K.low_quality_body(rng, kind, "en" if kind == "lorem_ipsum" else lang)
+        text = H.text_of(main)
+    elif cat == "toxic":
+        topic = rng.choice(en.TOPIC_NAMES if lang == "en" else zh.TOPIC_NAMES)
+        w = en.Writer(rng, topic) if lang == "en" else zh.Writer(rng, topic)
+        title = w.title()
+        text = _join([w.sentence("intro")] + K.comments(rng, lang, toxic_share=0.75, n=rng.randint(7, 12), topic=topic))
+    elif cat == "porn":
+        tmpl = K.PORN_EN if lang == "en" else K.PORN_ZH
+        title = "Free XXX Videos - Hot Adult Cams" if lang == "en" else "福利视频_成人直播_在线观看"
+        text = _join([K.paragraph_of(rng, lang, tmpl, rng.randint(2, 4)) for _ in range(rng.randint(3, 5))])
+    elif cat == "blocked_domain":
+        pairs = [(c, d) for c, ds in sorted(samplegen.DEMO_BLOCKED_DOMAINS.items()) for d in ds]
+        _, domain = rng.choice(pairs)
+        host = "www." + domain
+        art = en.article(rng) if lang == "en" else zh.article(rng)
+        title, text = art["title"], _join(art["paragraphs"])
+    elif cat == "advertisement":
+        promo, prose = (K.AD_EN, K.AD_PROSE_EN) if lang == "en" else (K.AD_ZH, K.AD_PROSE_ZH)
+        title = rng.choice(K.PRODUCTS_EN).title() if lang == "en" else rng.choice(K.PRODUCTS_ZH)
+        text = _join([K.paragraph_of(rng, lang, prose if k % 3 else promo, rng.randint(2, 4))
+                      for k in range(rng.randint(3, 6))])
+    elif cat == "disfluent":
+        art = en.article(rng) if lang == "en" else zh.article(rng)
+        title, text = art["title"], _join([K.garble(rng, p, lang) for p in art["paragraphs"]])
+    else:  # long
+        doc = (K.long_story if rng.random() < 0.8 else K.long_incoherent)(rng, lang, min_bytes=rng.randint(34000, 90000))
+        title, text = doc["title"], _join(doc["paragraphs"])
+    dump = DUMPS[i % 2]
+    day = dt.date(2024, 2 if dump == DUMPS[0] else 4, 1) + dt.timedelta(days=i % 27)
+    return {"id": f"{cat}-{i}", "url": f"https://{host}/p/{i}", "title": title, "text": text,
+            "date": day.isoformat(), "_dump": dump}
+
+
+def _write_shard(args) -> tuple[int, int]:
+    seed, start, end, out_dir = args
+    n_bytes = 0
+    files = {d: gzip.open(Path(out_dir) / d / f"part-{start:08d}.jsonl.gz", "wt", encoding="utf-8", compresslevel=1)
+             for d in DUMPS}
+    try:
+        for i in range(start, end):
+            rec = make_doc(seed, i)
+            d = rec.pop("_dump")
+            n_bytes += len(rec["text"].encode())
+            files[d].write(json.dumps(rec, ensure_ascii=False) + "\n")
+    finally:
+        for f in files.values():
+            f.close()
+    return end - start, n_bytes
+
+
+def generate_corpus(out_dir: Path, n: int, seed: int, procs: int) -> dict:
+    """Shards of SHARD_DOCS documents, written by `procs` processes; skipped when already complete."""
+    stamp = out_dir / "DONE.json"
+    if stamp.exists():
+        info = json.loads(stamp.read_text())
+        if info.get("docs") == n and info.get("seed") == seed:
+            return info
+        shutil.rmtree(out_dir)
+    for d in DUMPS:
+        (out_dir / d).mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    jobs = [(seed, s, min(s + SHARD_DOCS, n), str(out_dir)) for s in range(0, n, SHARD_DOCS)]
+    with Pool(procs) as pool:
+        done = pool.map(_write_shard, jobs, chunksize=1)
+    info = {"docs": n, "seed": seed, "text_bytes": sum(b for _, b in done), "seconds": time.monotonic() - t0}
+    stamp.write_text(json.dumps(info))
+    return info
+
+
+# ---- memory sampling ------------------------------------------------------------------------------
+class TreeRSS:
+    """Peak RSS of this process (Python driver), its JVM and the Python workers, sampled from /proc."""
+
+    def __init__(self, every: float = 0.2):
+        self.every = every
+        self._stop = threading.Event()
+        self.reset()
+
+    def reset(self) -> None:
+        self.peak = {"driver_py": 0, "jvm": 0, "workers": 0, "total": 0}
+
+    @staticmethod
+    def cpu_seconds(root: int | None = None) -> float:
+        """utime+stime (+ reaped children's) of the process tree: CPU spent, independent of other load."""
+        root = root or os.getpid()
+        tick = os.sysconf("SC_CLK_TCK")
+        children: dict[int, list[int]] = {}
+        cpu: dict[int, int] = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    parts = f.read().rpartition(")")[2].split()
+                children.setdefault(int(parts[1]), []).append(int(d))
+                cpu[int(d)] = sum(int(x) for x in parts[11:15])
+            except (OSError, IndexError, ValueError):
+                continue
+        total, todo = 0, [root]
+        while todo:
+            p = todo.pop()
+            total += cpu.get(p, 0)
+            todo.extend(children.get(p, []))
+        return total / tick
+
+    @staticmethod
+    def _snapshot(root: int) -> dict[str, int]:
+        page = os.sysconf("SC_PAGE_SIZE")
+        children: dict[int, list[int]] = {}
+        info: dict[int, tuple[str, int]] = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    head, _, rest = f.read().rpartition(")")
+                parts = rest.split()
+                children.setdefault(int(parts[1]), []).append(int(d))
+                info[int(d)] = (head.partition("(")[2], int(parts[21]) * page)
+            except (OSError, IndexError, ValueError):
+                continue
+        out = {"driver_py": info.get(root, ("", 0))[1], "jvm": 0, "workers": 0}
+        todo = list(children.get(root, []))
+        while todo:
+            p = todo.pop()
+            name, rss = info.get(p, ("", 0))
+            out["jvm" if name == "java" else "workers"] += rss
+            todo.extend(children.get(p, []))
+        out["total"] = sum(out.values())
+        return out
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            snap = self._snapshot(me)
+            for k, v in snap.items():
+                self.peak[k] = max(self.peak[k], v)
+            time.sleep(self.every)
+
+    def __enter__(self):
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+
+
+# ---- the run --------------------------------------------------------------------------------------
+def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int):
+    from jobs.config import load_config
+
+    sources = [{"path": str(corpus / d / "*.jsonl.gz"), "format": "jsonl", "source_type": "web", "dump": d,
+                "fields": {"text": "text", "id": "id", "url": "url", "title": "title", "date": "date"}}
+               for d in DUMPS]
+    conf = {"storage": {"root": str(root), "catalog": "none"},
+            "spark": {"master": "local[2]", "driver_memory": driver_memory, "shuffle_partitions": partitions},
+            "format": {"inputs": [], "text_sources": sources},
+            "code": {"inputs": [str(root / "samples" / "code" / "repos" / "*")]}}
+    path = root / "bench.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump(conf, allow_unicode=True))
+    return load_config(str(path))
+
+
+def run_bench(args) -> dict:
+    from jobs import tableio
+    from jobs.pipeline import available_stages, run_pipeline, stage_module
+    from jobs.session import get_spark
+
+    n = args.docs
+    work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{n}").resolve()
+    root = work / "store"
+    if root.exists() and not args.keep_tables:
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    print(f"[bench] generating {n:,} documents under {work / 'corpus'} ...", flush=True)
+    gen = generate_corpus(work / "corpus", n, args.seed, args.procs)
+    print(f"[bench] corpus: {gen['docs']:,} docs, {gen['text_bytes'] / 1e6:,.1f} MB text, "
+          f"generated in {gen['seconds']:.0f}s", flush=True)
+    if args.models:
+        shutil.copytree(args.models, root / "models", dirs_exist_ok=True)
+    config = bench_config(root, work / "corpus", args.driver_memory, args.partitions)
+    spark = get_spark(config)
+    stages = [s for s in (args.stages.split(",") if args.stages else available_stages())]
+    for name in stages:      # demo assets: blocklists, models (skipped when --models gave them), code repos
+        prepare = getattr(stage_module(name), "prepare_demo", None)
+        if prepare is not None:
+            print(f"[bench] preparing {name} ...", flush=True)
+            prepare(spark, config)
+    per_stage = []
+    t_all = time.monotonic()
+    with TreeRSS() as mem:
+        for name in stages:
+            mem.reset()
+            t0, c0 = time.monotonic(), mem.cpu_seconds()
+            try:
+                (res,) = run_pipeline(spark, config, [name], force=True)
+                error = None
+            except Exception as e:  # noqa: BLE001 - a failed stage is a result; the independent ones still run
+                from jobs.errors import summary
+                from jobs.stage import StageResult
+
+                error = summary(e, config)
+                res = StageResult(name, "failed", error=error)
+            wall, cpu = time.monotonic() - t0, mem.cpu_seconds() - c0
+            peak = dict(mem.peak)
+            row = dict(stage=name, status=res.status, rows_in=res.rows_in, rows_out=res.rows_out,
+                       rows_rejected=res.rows_rejected, stage_seconds=None, wall_seconds=round(wall, 1),
+                       cpu_seconds=round(cpu, 1), error=error,
+                       peak_rss_mb={k: round(v / 2**20) for k, v in peak.items()}, run_id=res.run_id)
+            per_stage.append(row)
+            print(f"[bench] {name}: {res.rows_in:,} in, {res.rows_out:,} out, {res.rows_rejected:,} rejected, "
+                  f"{wall:.1f}s wall, {cpu:.0f} CPU s, peak RSS {row['peak_rss_mb']}", flush=True)
+    total = time.monotonic() - t_all
+    runs = {r["run_id"] + "/" + r["stage"]: r for r in tableio.read_table(spark, config, "runs").collect()}
+    for row in per_stage:
+        r = runs.get(row["run_id"] + "/" + row["stage"]) if row["run_id"] else None
+        if r is not None:
+            row["stage_seconds"] = round((r["ended_at"] - r["started_at"]).total_seconds(), 1)
+    docs_in = next((r["rows_in"] for r in per_stage if r["stage"] == "format"), n)
+    failed = [r["stage"] for r in per_stage if r["status"] != "success"]
+    result = dict(docs=n, seed=args.seed, text_mb=round(gen["text_bytes"] / 1e6, 1), master="local[2]",
+                  driver_memory=args.driver_memory, shuffle_partitions=args.partitions, cpus=os.cpu_count(),
+                  load_average_at_end=os.getloadavg(),
+                  generated_seconds=round(gen["seconds"], 1), total_seconds=round(total, 1),
+                  total_cpu_seconds=round(sum(r["cpu_seconds"] for r in per_stage), 1),
+                  docs_per_second=round(docs_in / total, 1), failed_stages=failed, stages=per_stage,
+                  finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"pipeline-{n}.json"          # written before stopping Spark (a slow stop loses nothing)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"[bench] wrote {out}", flush=True)
+    spark.stop()
+    return result
+
+
+def project(target: int) -> None:
+    """Per stage: wall and CPU seconds extrapolated to `target` documents, from the result files.
+
+    With two or more runs: a + b*N through the two largest (fixed costs separated from per-document
+    costs); with one run: proportional to N (an upper bound for stages with fixed costs). Either way
+    a projection, printed as such, never a measurement.
+    """
+    files = sorted(RESULTS.glob("pipeline-*.json"))
+    runs = sorted((json.loads(f.read_text()) for f in files), key=lambda r: r["docs"])
+    if not runs:
+        raise SystemExit("no measured runs (bench/results/pipeline-*.json) to project from")
+    hi = runs[-1]
+    lo = runs[-2] if len(runs) > 1 else None
+    how = (f"linear a + b*N through the measured {lo['docs']:,} and {hi['docs']:,} document runs" if lo
+           else f"proportional to N from the measured {hi['docs']:,} document run")
+    print(f"PROJECTION to {target:,} documents ({how}; not a measurement)")
+    print(f"{'stage':9} {'wall s':>9} {'CPU s':>9} {'proj. wall s':>13} {'proj. CPU s':>12} "
+          f"{'peak RSS MB':>12} {'driver py MB':>13}")
+    los = {x["stage"]: x for x in (lo["stages"] if lo else [])}
+    tot_w = tot_c = 0.0
+
+    def extrapolate(key: str, s: dict) -> float | None:
+        b = s.get(key)
+        if b is None:
+            return None
+        if lo and s["stage"] in los and los[s["stage"]].get(key) is not None:
+            a = los[s["stage"]][key]
+            return b + (b - a) / (hi["docs"] - lo["docs"]) * (target - hi["docs"])
+        return b * target / hi["docs"]
+
+    for s in hi["stages"]:
+        if s["status"] != "success":
+            print(f"{s['stage']:9} failed in the measured run ({s.get('error')}): not projected")
+            continue
+        wall = s["stage_seconds"] or s["wall_seconds"]
+        pw = extrapolate("stage_seconds", s) or 0.0
+        pc = extrapolate("cpu_seconds", s)
+        tot_w += pw
+        tot_c += pc or 0.0
+        print(f"{s['stage']:9} {wall:9.1f} {s.get('cpu_seconds') or float('nan'):9.1f} {pw:13.0f} "
+              f"{pc if pc is not None else float('nan'):12.0f} {s['peak_rss_mb']['total']:12} "
+              f"{s['peak_rss_mb']['driver_py']:13}")
+    print(f"{'total':9} {'':9} {'':9} {tot_w:13.0f} {tot_c:12.0f}   -> {target / tot_w:.1f} docs/s end to end "
+          f"at the measured wall times (projected)")
+    if tot_c:
+        print(f"CPU-bound estimate on 2 idle cores: {tot_c / 2:,.0f} s -> {target / (tot_c / 2):.1f} docs/s (projected)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--procs", type=int, default=2, help="generator processes")
+    ap.add_argument("--work", help="work dir (default ~/.cache/corpusmill/bench/pipeline-N)")
+    ap.add_argument("--models", help="copy this models dir (demo classifiers, kenlm, code-bpe) instead of training")
+    ap.add_argument("--stages", help="comma-separated stages (default: all)")
+    ap.add_argument("--driver-memory", default="4g")
+    ap.add_argument("--partitions", type=int, default=8)
+    ap.add_argument("--keep-tables", action="store_true")
+    ap.add_argument("--generate-only", action="store_true")
+    ap.add_argument("--project", type=int, metavar="N", help="print a projection to N docs from the result files")
+    args = ap.parse_args(argv)
+    if args.project:
+        project(args.project)
+        return 0
+    if args.generate_only:
+        work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{args.docs}")
+        print(json.dumps(generate_corpus(work / "corpus", args.docs, args.seed, args.procs)))
+        return 0
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    result = run_bench(args)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

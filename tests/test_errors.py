@@ -1,0 +1,209 @@
+"""Every row of the README's "Errors you may meet" table: the exact line users see and the exit code.
+
+Errors raised before Spark starts run the real `corpusmill` command as a subprocess; the ones that need
+a SparkSession call the same entry point (jobs.cli.main) in this process, on the suite's session, so
+the test does not pay a JVM start per row. The disk-full row runs the real command against a tiny
+tmpfs (skipped where mounting is not allowed).
+"""
+from __future__ import annotations
+
+import errno
+import gzip
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from jobs import cli, errors, tableio
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUSMILL = [sys.executable, "-m", "jobs.cli"]
+
+
+def _cli(*args: str, cwd: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_GATEWAY_PORT", "CORPUSMILL_JARS")}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([*CORPUSMILL, *args], cwd=cwd or ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+def _base(root: Path) -> list[str]:
+    return ["--set", f"storage.root={root}", "--set", "storage.catalog=none", "--set", "spark.master=local[2]"]
+
+
+def _main(capsys, *args: str) -> tuple[int, str]:
+    """jobs.cli.main in-process (the suite's SparkSession is active, so get_spark returns it)."""
+    rc = cli.main(list(args))
+    return rc, _last_line(capsys.readouterr().err) if rc else ""
+
+
+# ---- config errors: before any JVM starts -----------------------------------------------------------
+def test_unknown_config_key(tmp_path):
+    p = _cli("run", "--set", "spark.bogus=1")
+    assert p.returncode == 2
+    assert p.stderr.strip() == ("corpusmill: config error: spark.bogus: unknown key (known: app_name, conf, "
+                                "driver_memory, jars_dir, master, shuffle_partitions)")
+
+
+def test_wrong_type():
+    p = _cli("run", "--set", "spark.shuffle_partitions=many")
+    assert p.returncode == 2
+    assert p.stderr.strip() == "corpusmill: config error: spark.shuffle_partitions: expected an integer, got 'many'"
+
+
+def test_config_file_missing(tmp_path):
+    p = _cli("run", "--conf", "x.yaml", cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.strip() == "corpusmill: config error: config file x.yaml: not found"
+
+
+def test_missing_delta_jars(tmp_path):
+    empty = tmp_path / "jars"
+    empty.mkdir()
+    p = _cli("sql", *_base(tmp_path / "store"), "--set", f"spark.jars_dir={empty}", "SELECT 1")
+    assert p.returncode == 1
+    assert p.stderr.strip() == (
+        f"corpusmill: missing jars: Delta jars not found in {empty}: run `bash scripts/setup.sh` (resolves them "
+        f"with mvn from jars/pom.xml), set CORPUSMILL_JARS, or use spark-submit --packages "
+        f"io.delta:delta-spark_4.2_2.13:4.4.0,io.delta:delta-storage:4.4.0")
+    assert "Traceback" not in p.stderr
+
+
+# ---- errors found by a stage before its first Spark job ---------------------------------------------
+def test_input_path_missing(spark, tmp_path, capsys):
+    missing = tmp_path / "nope" / "crawl.warc.gz"
+    rc, line = _main(capsys, "run", *_base(tmp_path), "--stages", "format", "--input", str(missing))
+    assert (rc, line) == (2, f"corpusmill: config error: --input[0]: path {missing} does not exist")
+
+
+def test_input_glob_matches_nothing(spark, tmp_path, capsys):
+    pattern = tmp_path / "nope" / "*.warc.gz"
+    rc, line = _main(capsys, "run", *_base(tmp_path), "--set", "format.text_sources=[]",
+                     "--stages", "format", "--input", str(pattern))
+    assert (rc, line) == (2, f"corpusmill: config error: --input: no input files match {pattern}")
+
+
+def test_upstream_table_missing(spark, tmp_path, capsys):
+    rc, line = _main(capsys, "run", *_base(tmp_path), "--stages", "rules")
+    assert (rc, line) == (1, f"corpusmill: FileNotFoundError: none of the input tables ['documents'] exist under "
+                             f"{tmp_path}/warehouse: run the earlier stages first (corpusmill run)")
+
+
+@pytest.mark.parametrize("stage,key,model", [("safety", "safety.toxicity.model", "safety-toxicity"),
+                                             ("quality", "quality.advertisement.model", "quality-advertisement")])
+def test_classifier_model_missing(spark, tmp_path, capsys, stage, key, model):
+    no_lists = ["--set", "safety.domain_lists=[]", "--set", "safety.word_lists=[]"]
+    rc, line = _main(capsys, "run", *_base(tmp_path), *no_lists, "--stages", stage)
+    assert (rc, line) == (2, f"corpusmill: config error: {key}: model directory {tmp_path}/models/{model} not found "
+                             f"(train one with `corpusmill train-classifier` or give a hub id)")
+    assert not tableio.table_exists(spark, cli.load_config(None, _base(tmp_path)[1::2]), "runs")  # nothing ran
+
+
+def test_kenlm_model_missing(spark, tmp_path, capsys):
+    rc, line = _main(capsys, "run", *_base(tmp_path), "--stages", "longctx")
+    assert (rc, line) == (2, f"corpusmill: config error: longctx.languages: model file {tmp_path}/models/kenlm/en.sp.model "
+                             f"for 'en' not found; build it with `corpusmill train-lm --lang en --text FILE` "
+                             f"(or set longctx.models_dir)")
+
+
+# ---- corrupt input: not an error (tests/test_format.py covers every kind of damage) -------------------
+def _warc(records: list[tuple[str, str]]) -> bytes:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=True)
+    for url, body in records:
+        payload = f"<html><head><title>{url}</title></head><body><article><p>{body}</p></article></body></html>".encode()
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(payload), http_headers=http))
+    return buf.getvalue()
+
+
+def test_corrupt_input_is_a_rejection(spark, tmp_path, capsys):
+    text = ("The river rose slowly through the night, and by morning the old mill stood in a wide brown lake. "
+            "Neighbours came with boats and ropes, and the miller's family watched the water from the hill. ") * 3
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    good = _warc([(f"http://ok.example.com/{i}", text) for i in range(3)])
+    (crawl / "good.warc.gz").write_bytes(good)
+    (crawl / "cut.warc.gz").write_bytes(good[: len(good) - 200])                 # truncated mid-record
+    (crawl / "junk.warc.gz").write_bytes(b"not a WARC file at all\n" * 50)       # not a WARC
+    rc = cli.main(["run", *_base(tmp_path), "--set", "format.text_sources=[]", "--stages", "format",
+                   "--input", str(crawl / "*.warc.gz")])
+    out = capsys.readouterr()
+    assert rc == 0, out.err[-2000:]
+    config = cli.load_config(None, _base(tmp_path)[1::2] + ["format.text_sources=[]"])
+    rej = {(Path(r.source_file).name, r.reason) for r in tableio.read_table(spark, config, "rejected").collect()}
+    assert ("junk.warc.gz", "read_error") in rej and ("cut.warc.gz", "read_error") in rej
+    docs = tableio.read_table(spark, config, "documents").collect()
+    assert sum(Path(d.source_file).name == "good.warc.gz" for d in docs) == 3
+    assert sum(Path(d.source_file).name == "cut.warc.gz" for d in docs) == 2   # the records before the cut are kept
+    assert "format | success" in out.out
+
+
+# ---- disk full ----------------------------------------------------------------------------------------
+DISK_FULL_TAIL = (": free space there or point storage.root / storage.tmp / spark.local.dir at a larger disk, then "
+                  "run again (the stage's tables keep their previous version)")
+
+
+def test_disk_full_is_recognised_in_python_and_java_errors(config):
+    with pytest.raises(OSError) as exc:
+        with open("/dev/full", "wb") as f:
+            f.write(b"x" * 65536)
+            f.flush()
+    assert exc.value.errno == errno.ENOSPC
+    kind, msg = errors.describe(exc.value, config)
+    assert kind == "disk full"
+    assert msg.startswith(f"no space left on device (storage.root {config.path('')}: ") and msg.endswith(DISK_FULL_TAIL)
+    java_like = RuntimeError("An error occurred while calling o103.parquet.\n: org.apache.spark.SparkException: "
+                             "Job aborted\nCaused by: java.io.IOException: No space left on device\n\tat x.y(Z.java:1)")
+    assert errors.is_disk_full(java_like) and errors.summary(java_like, config).startswith("DiskFull: no space left")
+    assert not errors.is_disk_full(RuntimeError("boom")) and errors.describe(RuntimeError("boom")) == ("RuntimeError", "boom")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command")
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({p.stderr.strip()})")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_disk_full_is_one_line_and_recorded(spark, tmp_path, tiny_disk):
+    rng = random.Random(0)
+    words = ["".join(rng.choice("abcdefghijklmnop") for _ in range(7)) for _ in range(20000)]
+    src = tmp_path / "text" / "big.jsonl"
+    src.parent.mkdir()
+    with open(src, "w") as f:                      # ~3 MB of hard-to-compress text for a 512 KB disk
+        for i in range(600):
+            f.write(json.dumps({"id": str(i), "text": " ".join(rng.choice(words) for _ in range(700)) + "."}) + "\n")
+    root = tiny_disk / "store"
+    p = _cli("run", *_base(root), "--set", "format.inputs=[]", "--stages", "format", "--set",
+             f"format.text_sources=[{{path: {src}, format: jsonl, source_type: book}}]", timeout=600)
+    assert p.returncode == 1, p.stderr[-3000:]
+    line = _last_line(p.stderr)
+    assert line.startswith(f"corpusmill: disk full: no space left on device (storage.root {root}: "), line
+    assert line.endswith(DISK_FULL_TAIL), line
+    assert "\tat org.apache" not in p.stderr and len(p.stderr.splitlines()) < 60, p.stderr[-3000:]
+    config = cli.load_config(None, _base(root)[1::2])
+    (run,) = tableio.read_table(spark, config, "runs").collect()
+    assert (run.stage, run.status) == ("format", "failed")
+    assert run.error.startswith(f"DiskFull: no space left on device (storage.root {root}: ")
+    assert not tableio.table_exists(spark, config, "documents")       # nothing half-written became a table
