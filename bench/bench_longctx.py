@@ -1,7 +1,13 @@
 """Benchmark: KenLM (CCNet) scoring throughput through Spark vs a plain Python loop over kenlm.Model
-(the ceiling), the full long-context signal UDF, and coherence tokens/s.
+(the ceiling), the full long-context signal UDF, and coherence tokens/s (KenLM + cache, and the
+causal LM through Spark beside a plain loop).
 
-    python bench/bench_longctx.py [--docs 40] [--repeats 3] [--cores 2] [--models DIR]
+    flock /tmp/corpusmill-bench.lock python bench/bench_longctx.py [--docs 40] [--repeats 3] [--cores 2]
+        [--models DIR] [--causal-model DIR_OR_HUB_ID] [--device auto|cpu|cuda] [--skip-kenlm]
+
+--causal-model: default a demo-size model trained here (longctx.causal_lm demo sizes). Causal-LM
+tokens/s counts the tokens that go through the model: per chunk, the whole chunk ("with") plus the
+short context and target ("without").
 
 Text: the project's generated long documents (udfs.samplegen_kinds.long_story, en), about 45 kB each.
 Models: built with jobs.train_lm from jobs.samplegen reference text unless --models is given.
@@ -35,7 +41,13 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--models", help="dir with en.sp.model + en.arpa.bin (default: build demo-size models)")
+    ap.add_argument("--causal-model", help="causal LM for the coherence benchmark (default: train a demo-size one)")
+    ap.add_argument("--device", default="auto", help="causal LM device: auto | cpu | cuda")
+    ap.add_argument("--batch-size", type=int, default=8, help="causal LM sequences per forward pass")
+    ap.add_argument("--skip-kenlm", action="store_true", help="only the causal-LM coherence benchmark")
     args = ap.parse_args()
+    if args.skip_kenlm:
+        return bench_causal(args)
 
     from udfs import coherence, perplexity, samplegen_kinds as K
     from udfs.longctx_stats import SignalParams, document_signals, signals_mapper
@@ -99,6 +111,66 @@ def main() -> int:
     print(f"  plain loop, all signals, 1 core:             {mb / t_all_plain:6.2f} MB/s/core")
     print(f"  Spark mapInArrow, all signals:               {mb / t_spark_all / args.cores:6.2f} MB/s/core  "
           f"(ratio to plain all-signals loop {mb / t_spark_all / args.cores / (mb / t_all_plain):.2f})")
+    return bench_causal(args)
+
+
+def bench_causal(args) -> int:
+    """Causal-LM coherence: a plain loop over CausalCoherence (one process) vs mapInArrow on --cores."""
+    from dataclasses import replace
+
+    from jobs.config import load_config
+    from jobs.session import get_spark
+    from udfs import causal_lm, samplegen_kinds as K
+    from udfs.samplegen_grammar import rng_for
+
+    tmp = tempfile.mkdtemp(prefix="bench-causal-")
+    config = load_config(None, [f"storage.root={tmp}", f"spark.master=local[{args.cores}]", "spark.driver_memory=2g",
+                                "spark.conf={spark.sql.execution.arrow.maxRecordsPerBatch: '8'}"])
+    model = args.causal_model
+    if not model:
+        from jobs.train_causal_lm import build_demo_model
+
+        model = os.path.join(tmp, "causal-lm")
+        build_demo_model(model, ["en"], config.longctx.causal_lm.for_demo())
+    from jobs.longctx import causal_spec
+
+    spec = replace(causal_spec(config), model=os.path.abspath(model) if os.path.exists(model) else model,
+                   device=args.device, batch_size=args.batch_size, threads=1)
+    texts = ["\n".join(K.long_story(rng_for("bench", i), "en")["paragraphs"]) for i in range(args.docs)]
+    sc = causal_lm.CausalCoherence(spec)
+    sc.score_texts(texts[:2])                           # warm up
+    per_chunk = sc.chunk + sc.target + sc.short
+    n_chunks = sum(r.n_chunks for r in sc.score_texts(texts))
+    n_tok = n_chunks * per_chunk
+    t_plain = median_time(lambda: sc.score_texts(texts), args.repeats)
+
+    spark = get_spark(config, app_name="bench-causal")
+    spark.sparkContext.setLogLevel("ERROR")
+    df = spark.createDataFrame([(f"d{i:04d}", t) for i, t in enumerate(texts)], "doc_id string, text string")
+    df = df.repartition(args.cores * 2).cache()
+    df.count()
+
+    def mapper(batches):
+        import pyarrow as pa
+
+        from udfs.causal_lm import get_scorer
+
+        for b in batches:
+            cols = b.to_pydict()
+            rs = get_scorer(spec).score_texts(cols["text"])
+            yield pa.RecordBatch.from_pydict({"doc_id": cols["doc_id"], "n": [r.n_chunks for r in rs]})
+    run = lambda: df.mapInArrow(mapper, "doc_id string, n long").write.format("noop").mode("overwrite").save()  # noqa: E731
+    run()                                               # warm up: workers load torch and the model
+    t_spark = median_time(run, args.repeats)
+    spark.stop()
+    print(f"\ncausal-LM coherence, {model} on {sc.device} ({sc.dtype}); chunk {sc.chunk}, target {sc.target}, "
+          f"short {sc.short}, stride {sc.stride}, max_chunks {spec.max_chunks}, batch {spec.batch_size}; "
+          f"{args.docs} docs, {n_chunks} chunks, {n_tok:,} model tokens; medians over {args.repeats}, "
+          f"load average {os.getloadavg()[0]:.1f}:")
+    print(f"  plain loop, 1 process (1 torch thread):   {n_tok / t_plain:10,.0f} tokens/s  ({n_chunks / t_plain:.1f} chunks/s)")
+    print(f"  Spark mapInArrow, {args.cores} cores:               {n_tok / t_spark:10,.0f} tokens/s  "
+          f"({n_tok / t_spark / args.cores:,.0f} per core; ratio to the plain loop per core "
+          f"{n_tok / t_spark / args.cores / (n_tok / t_plain):.2f})")
     return 0
 
 

@@ -26,17 +26,26 @@ from pyspark.sql import functions as F
 from jobs import tableio
 from jobs.config import Config, ConfigError
 from jobs.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from jobs.train_causal_lm import CausalTrainConfig
 from schemas import longctx as longctx_schema
 from schemas import longctx_signals as signals_schema
 
 log = logging.getLogger("corpusmill")
 
 STAGE = "longctx"
+SCORERS = ("causal_lm", "kenlm_cache")
 ARROW_BATCH_CONF = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
 
 @dataclass
 class CoherenceConfig:
+    scorer: str                    # causal_lm (udfs/causal_lm.py) | kenlm_cache (udfs/coherence.py)
+    model: str                     # causal_lm: HF directory or hub id; "" = <storage.models>/causal-lm
+    device: str                    # causal_lm: auto | cpu | cuda
+    precision: str                 # causal_lm: auto | fp32 | fp16 | bf16
+    batch_size: int                # causal_lm: sequences per forward pass
+    local_files_only: bool         # causal_lm: never download from the hub
+    threads: int                   # causal_lm: torch CPU threads per worker; 0 = the task's CPUs
     chunk_tokens: int              # LongWanjuan chunk (4,096)
     target_tokens: int             # scored tail of each chunk (1,024)
     short_context_tokens: int      # context of the "without" score (1,024)
@@ -71,6 +80,7 @@ class LongCtxConfig:
     borderline_rows: int
     coherence: CoherenceConfig
     lm: LMConfig
+    causal_lm: CausalTrainConfig
     thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -103,6 +113,10 @@ def validate(config: Config) -> None:
     if len(p) != 2 or not (0 < p[0] < p[1] < 100):
         raise ConfigError(f"longctx.bucket_percentiles: expected two increasing percentiles in (0, 100), got {p}")
     co = c.coherence
+    if co.scorer not in SCORERS:
+        raise ConfigError(f"longctx.coherence.scorer: expected one of {', '.join(SCORERS)}, got {co.scorer!r}")
+    if co.batch_size < 1:
+        raise ConfigError(f"longctx.coherence.batch_size: must be >= 1, got {co.batch_size}")
     if co.target_tokens + co.short_context_tokens >= co.chunk_tokens:
         raise ConfigError("longctx.coherence.chunk_tokens: must exceed target_tokens + short_context_tokens")
     if not 0 < co.cache_weight < 1:
@@ -112,7 +126,8 @@ def validate(config: Config) -> None:
 
 
 def check_models(config: Config) -> str:
-    """The models dir, after checking every configured language has its two model files."""
+    """The models dir, after checking every configured language has its two model files and, with the
+    causal_lm coherence scorer, that its causal LM can be loaded."""
     from jobs.train_lm import models_dir
     from udfs.perplexity import model_paths
 
@@ -122,7 +137,24 @@ def check_models(config: Config) -> str:
             if not p.is_file():
                 raise ConfigError(f"longctx.languages: model file {p} for {lang!r} not found; build it with "
                                   f"`corpusmill train-lm --lang {lang} --text FILE` (or set longctx.models_dir)")
+    if config.longctx.coherence.scorer == "causal_lm":
+        from udfs.causal_lm import check_model
+
+        check_model(causal_spec(config), "longctx.coherence.model")
     return d
+
+
+def causal_spec(config: Config):
+    """The causal LM spec of longctx.coherence (model path resolved against storage.root)."""
+    from jobs.train_causal_lm import default_model_dir
+    from udfs.causal_lm import CausalLMSpec, resolved
+
+    co = config.longctx.coherence
+    return resolved(CausalLMSpec(
+        model=default_model_dir(config), device=co.device, precision=co.precision, batch_size=co.batch_size,
+        chunk_tokens=co.chunk_tokens, target_tokens=co.target_tokens, short_context_tokens=co.short_context_tokens,
+        stride_tokens=co.stride_tokens, max_chunks=co.max_chunks, local_files_only=co.local_files_only,
+        threads=co.threads))
 
 
 # ---- selector expressions -------------------------------------------------------------------------
@@ -218,7 +250,8 @@ def signal_params(config: Config, models_dir: str):
         max_paragraph_chars=c.max_paragraph_chars, max_paragraph_scores=c.max_paragraph_scores,
         chunk_tokens=co.chunk_tokens, target_tokens=co.target_tokens,
         short_context_tokens=co.short_context_tokens, cache_weight=co.cache_weight, max_chunks=co.max_chunks,
-        stride_tokens=co.stride_tokens,
+        stride_tokens=co.stride_tokens, coherence_scorer=co.scorer,
+        causal=causal_spec(config) if co.scorer == "causal_lm" else None,
     )
 
 
@@ -279,24 +312,40 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
                 spark.conf.set(ARROW_BATCH_CONF, old_batch)
         return Counts(rows_in, rows_out, n_rej, version)
 
-    models_fp = _models_fingerprint(models_dir, c.languages)
+    models_fp = _models_fingerprint(models_dir, c.languages, config)
     return run_stage(spark, config, STAGE, inputs=[src_name],
                      input_fingerprint=fingerprint([fingerprint_tables(spark, config, [src_name]), models_fp]),
                      body=body, force=force, run_id=run_id)
 
 
-def _models_fingerprint(models_dir: str, languages: list[str]) -> str:
-    """Re-run the stage when a model file changes (path + size + mtime)."""
+def _models_fingerprint(models_dir: str, languages: list[str], config: Config) -> str:
+    """Re-run the stage when a model file changes (path + size + mtime), the causal LM's files included."""
     import os
 
     from udfs.perplexity import model_paths
 
-    items = []
-    for lang in languages:
-        for p in model_paths(models_dir, lang):
-            st = os.stat(p)
-            items.append(f"{p}|{st.st_size}|{int(st.st_mtime)}")
+    items = _stat_items(p for lang in languages for p in model_paths(models_dir, lang))
+    if config.longctx.coherence.scorer == "causal_lm":
+        d = causal_spec(config).model
+        if os.path.isdir(d):
+            items += _stat_items(sorted(os.path.join(d, f) for f in os.listdir(d)
+                                        if os.path.isfile(os.path.join(d, f))))
+        else:
+            items.append(f"hub:{d}")                 # a hub id: its name is what we can fingerprint
     return fingerprint(items)
+
+
+def _stat_items(paths) -> list[str]:
+    import os
+
+    return [f"{p}|{os.stat(p).st_size}|{int(os.stat(p).st_mtime)}" for p in paths]
+
+
+def report_thresholds(config: Config) -> dict[str, dict[str, float]]:
+    """{longctx_signals: {signal: limit}} for the report's histograms: the '*' selector's limits (the
+    ones every document meets unless a more specific selector overrides them)."""
+    base = config.longctx.thresholds.get("*", {})
+    return {signals_schema.TABLE.name: {name.partition("_")[2]: float(v) for name, v in base.items()}}
 
 
 # ---- borderline view -----------------------------------------------------------------------------------
@@ -355,8 +404,8 @@ def borderline_cli(argv: list[str]) -> int:
 
 # ---- demo ------------------------------------------------------------------------------------------------
 def prepare_demo(spark: SparkSession, config: Config) -> None:
-    """Build small en/zh SentencePiece + KenLM models from the project's generated reference text
-    (skipped when a language's models exist)."""
+    """Build small en/zh SentencePiece + KenLM models and the small causal LM from the project's
+    generated text (each skipped when it exists)."""
     from jobs.train_lm import build_reference_models, models_dir
 
     lm = config.longctx.lm
@@ -364,6 +413,12 @@ def prepare_demo(spark: SparkSession, config: Config) -> None:
     build_reference_models(models_dir(config), config.longctx.languages, n_sentences=lm.demo_sentences, seed=seed,
                            vocab_size=lm.demo_vocab_size, order=lm.order, memory=lm.memory,
                            kenlm_bin_dir=lm.kenlm_bin_dir)
+    co = config.longctx.coherence
+    if co.scorer == "causal_lm" and not co.model:     # a configured model is the user's; the default we build
+        from jobs.train_causal_lm import build_demo_model, default_model_dir
+
+        build_demo_model(default_model_dir(config), config.longctx.languages,
+                         config.longctx.causal_lm.for_demo(seed))
 
 
 def main(argv: list[str] | None = None) -> int:

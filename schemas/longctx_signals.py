@@ -41,14 +41,17 @@ LM = (
     C("n_paragraphs", LongType(), "paragraphs (lines) scored"),
     C("para_perplexity", ArrayType(FloatType()), "KenLM perplexity of each paragraph (the first longctx.max_paragraph_scores)"),
     C("doc_perplexity", DoubleType(), "KenLM document perplexity 10^(-sum log10 p / sum(tokens+1))"),
+    C("coh_scorer", StringType(), "what scored coherence: causal_lm (a causal LM) or kenlm_cache (n-gram + context cache)"),
     C("coh_n_chunks", IntegerType(), "chunks scored for coherence"),
     C("coh_chunk_ppl_with", ArrayType(FloatType()), "per chunk: perplexity of the last target tokens with the whole chunk as context"),
     C("coh_chunk_ppl_without", ArrayType(FloatType()), "per chunk: same tokens with only the preceding short context"),
+    C("coh_chunk_acc_diff", ArrayType(FloatType()), "per chunk (causal_lm): next-token accuracy on the target with long minus with short context"),
     C("coh_ppl_with", DoubleType(), "document: geometric mean of chunk ppl with long context"),
     C("coh_ppl_without", DoubleType(), "document: geometric mean of chunk ppl with short context"),
     C("coh_ppl_diff", DoubleType(), "coh_ppl_without - coh_ppl_with (> 0: earlier text helps predict later text)"),
     C("coh_ppl_ratio", DoubleType(), "coh_ppl_with / coh_ppl_without (< 1: earlier text helps)"),
     C("coh_hit_diff", DoubleType(), "share of target tokens seen in the long context minus in the short one"),
+    C("coh_acc_diff", DoubleType(), "causal_lm: mean over chunks of target token accuracy with long minus short context (> 0: earlier text helps)"),
 )
 DECISION = (
     C("ppl_bucket", StringType(), "head / middle / tail: doc_perplexity against this run's per-language percentiles"),

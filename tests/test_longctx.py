@@ -96,7 +96,9 @@ def write_docs(spark, config, rows, table: str = "documents") -> None:
 
 
 def cfg(config_factory, models_dir, *more):
-    return config_factory(f"longctx.models_dir={models_dir}", *SMALL_COHERENCE, *more)
+    """These tests drive the KenLM + cache coherence scorer (tests/test_causal_lm.py: the causal LM)."""
+    return config_factory(f"longctx.models_dir={models_dir}", "longctx.coherence.scorer=kenlm_cache",
+                          *SMALL_COHERENCE, *more)
 
 
 # ---- the stage end to end -----------------------------------------------------------------------------

@@ -31,6 +31,8 @@ class ChunkScore:
     ppl_without: float
     hit_with: float
     hit_without: float
+    acc_with: float | None = None       # causal LM only: share of target tokens that are the argmax
+    acc_without: float | None = None
 
 
 @dataclass
@@ -46,7 +48,7 @@ class CoherenceResult:
         """Document-level values: geometric mean of chunk perplexities, their difference/ratio."""
         if not self.chunks:
             return dict(coh_ppl_with=None, coh_ppl_without=None, coh_ppl_diff=None, coh_ppl_ratio=None,
-                        coh_hit_diff=None, coh_n_chunks=0)
+                        coh_hit_diff=None, coh_acc_diff=None, coh_n_chunks=0)
         n = len(self.chunks)
         with_ = math.exp(sum(math.log(c.ppl_with) for c in self.chunks) / n)
         without = math.exp(sum(math.log(c.ppl_without) for c in self.chunks) / n)
@@ -56,6 +58,8 @@ class CoherenceResult:
             coh_ppl_diff=without - with_,          # > 0: the long context helps
             coh_ppl_ratio=with_ / without,         # < 1: the long context helps
             coh_hit_diff=sum(c.hit_with - c.hit_without for c in self.chunks) / n,
+            coh_acc_diff=(None if any(c.acc_with is None for c in self.chunks)
+                          else sum(c.acc_with - c.acc_without for c in self.chunks) / n),
             coh_n_chunks=n,
         )
 

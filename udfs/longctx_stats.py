@@ -185,6 +185,8 @@ class SignalParams:
     cache_weight: float = 0.2
     max_chunks: int = 32
     stride_tokens: int = 0                # 0 = chunk_tokens (non-overlapping chunks)
+    coherence_scorer: str = "kenlm_cache"  # kenlm_cache (n-gram + cache, in _lm_signals) | causal_lm (batch_signals)
+    causal: object = None                 # udfs.causal_lm.CausalLMSpec when coherence_scorer is causal_lm
 
 
 def _lm_signals(text: str, lang: str, p: SignalParams) -> dict:
@@ -193,11 +195,12 @@ def _lm_signals(text: str, lang: str, p: SignalParams) -> dict:
     if lang not in p.model_languages:
         return dict(lm_status="no_model")
     model = perplexity.load_model(p.models_dir, lang)
-    scorer = coherence.CoherenceScorer(model, p.chunk_tokens, p.target_tokens, p.short_context_tokens,
-                                       p.cache_weight, p.max_chunks, p.stride_tokens)
+    scorer = None
+    if p.coherence_scorer == "kenlm_cache":
+        scorer = coherence.CoherenceScorer(model, p.chunk_tokens, p.target_tokens, p.short_context_tokens,
+                                           p.cache_weight, p.max_chunks, p.stride_tokens)
     doc = perplexity.score_document(model, text, p.max_paragraph_scores, p.max_paragraph_chars,
-                                    on_tokens=scorer.feed)
-    coh = scorer.finish()
+                                    on_tokens=scorer.feed if scorer else None)
     if doc.n_lm_tokens == 0:
         return dict(lm_status="empty", n_lm_tokens=0, n_paragraphs=0, para_perplexity=[], coh_n_chunks=0)
     out = dict(
@@ -207,25 +210,73 @@ def _lm_signals(text: str, lang: str, p: SignalParams) -> dict:
         n_paragraphs=doc.n_paragraphs,
         para_perplexity=doc.para_perplexity,
         doc_perplexity=doc.doc_perplexity,
-        coh_chunk_ppl_with=[c.ppl_with for c in coh.chunks],
-        coh_chunk_ppl_without=[c.ppl_without for c in coh.chunks],
     )
+    if scorer is not None:
+        out.update(coherence_columns(scorer.finish(), "kenlm_cache"))
+    return out
+
+
+def coherence_columns(coh, scorer: str) -> dict:
+    """The coh_* columns of one document's CoherenceResult (either scorer)."""
+    out = dict(coh_scorer=scorer,
+               coh_chunk_ppl_with=[c.ppl_with for c in coh.chunks],
+               coh_chunk_ppl_without=[c.ppl_without for c in coh.chunks],
+               coh_chunk_acc_diff=(None if any(c.acc_with is None for c in coh.chunks)
+                                   else [c.acc_with - c.acc_without for c in coh.chunks]))
     out.update(coh.aggregate())
     return out
 
 
 def document_signals(text: str, lang: str | None, p: SignalParams) -> dict:
-    """Statistics + perplexity + coherence of one document as a flat dict of UDF_SCHEMA columns.
-    A failure inside one document is recorded in lm_status ("error: ..."), never raised, and the
-    signals computed before it are kept."""
+    """Statistics + perplexity + coherence of one document (batch_signals of a batch of one)."""
+    return batch_signals([text], [lang], p)[0]
+
+
+def _one_document(text: str, lang: str | None, p: SignalParams) -> dict:
+    """Statistics + perplexity (+ kenlm_cache coherence) of one document as a flat dict of UDF_SCHEMA
+    columns. A failure inside one document is recorded in lm_status ("error: ..."), never raised, and
+    the signals computed before it are kept."""
     out: dict = {}
     try:
         out.update(text_stats(text, lang).as_dict())
         out.update(_lm_signals(text or "", (lang or "").lower(), p))
     except Exception as e:  # keep the rest of the batch; the decision rejects it as signal_error
-        msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        out["lm_status"] = f"error: {type(e).__name__}: {msg}"
+        out["lm_status"] = _error(e)
     return out
+
+
+def _error(e: Exception, what: str = "") -> str:
+    msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+    return f"error: {what}{type(e).__name__}: {msg}"
+
+
+def batch_signals(texts: list, langs: list, p: SignalParams) -> list[dict]:
+    """Signals of a batch of documents. With the causal_lm scorer the chunks of every document in the
+    batch go through the model together (full model batches); a failing batch is retried document by
+    document so one bad document costs only its own coherence (lm_status "error: coherence: ...")."""
+    sigs = [_one_document(t, l, p) for t, l in zip(texts, langs)]
+    if p.coherence_scorer != "causal_lm":
+        return sigs
+    from udfs.causal_lm import get_scorer
+
+    todo = [i for i, s in enumerate(sigs)            # not: failed documents, and "empty" ones (no words)
+            if not str(s.get("lm_status", "")).startswith(("error", "empty"))]
+    try:
+        scorer = get_scorer(p.causal)
+        results = scorer.score_texts([texts[i] or "" for i in todo])
+    except Exception:  # noqa: BLE001 - find the document(s) that fail, score the others
+        results = []
+        for i in todo:
+            try:
+                results.append(get_scorer(p.causal).score_texts([texts[i] or ""])[0])
+            except Exception as e:  # noqa: BLE001
+                results.append(e)
+    for i, r in zip(todo, results):
+        if isinstance(r, Exception):
+            sigs[i]["lm_status"] = _error(r, "coherence: ")
+        else:
+            sigs[i].update(coherence_columns(r, "causal_lm"))
+    return sigs
 
 
 def signals_mapper(p: SignalParams, passthrough: list[str]):
@@ -240,10 +291,9 @@ def signals_mapper(p: SignalParams, passthrough: list[str]):
         names = schema.names
         for batch in batches:
             cols = batch.to_pydict()
-            texts, langs = cols["text"], cols["language"]
+            sigs = batch_signals(cols["text"], cols["language"], p)
             out: dict[str, list] = {n: [] for n in names}
-            for i in range(batch.num_rows):
-                sig = document_signals(texts[i], langs[i], p)
+            for i, sig in enumerate(sigs):
                 for n in names:
                     out[n].append(cols[n][i] if n in passthrough else sig.get(n))
             yield pa.RecordBatch.from_pydict(out, schema=schema)
