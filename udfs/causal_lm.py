@@ -138,6 +138,9 @@ def load(spec: CausalLMSpec):
         hit = _LOADED.get(key)
         if hit is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()    # one bar per worker per model floods executor logs
 
             dev = resolve_device(spec.device)
             dtype = resolve_precision(spec.precision, dev)

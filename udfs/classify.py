@@ -331,6 +331,9 @@ def _load(model: str, device: str, precision: str):
         hit = _LOADED.get(key)
         if hit is None:
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()    # one bar per worker per model floods executor logs
 
             dev = resolve_device(device)
             dtype = resolve_precision(precision, dev)
