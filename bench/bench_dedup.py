@@ -72,7 +72,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -80,73 +79,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from proctree import PeakRSS  # noqa: E402  (bench/ is sys.path[0] when run as a script)
+
 log = logging.getLogger("bench")
 
 
 # ---------------------------------------------------------------------------------------------
-class PeakRSS:
-    """Peak of the summed RSS of a process tree rooted at `root`, and the CPU seconds it used (/proc; Linux).
-
-    CPU = user + system time of every process seen in the tree, each at its last sample (an exited
-    process keeps its last value), so it does not depend on other load on the machine.
-    """
-
-    def __init__(self, root: int, interval: float = 0.2):
-        self.root, self.interval, self.peak, self._stop = root, interval, 0, threading.Event()
-        self._cpu: dict[tuple[int, str], float] = {}
-        self._tck = os.sysconf("SC_CLK_TCK")
-
-    @property
-    def cpu_seconds(self) -> float:
-        return sum(self._cpu.values())
-
-    def tree_rss(self) -> int:
-        parent, rss, cpu = {}, {}, {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/status") as f:
-                    txt = f.read()
-                with open(f"/proc/{d}/stat") as f:
-                    st = f.read()
-            except OSError:
-                continue
-            pp = r = 0
-            for line in txt.splitlines():
-                if line.startswith("PPid:"):
-                    pp = int(line.split()[1])
-                elif line.startswith("VmRSS:"):
-                    r = int(line.split()[1]) * 1024
-            head, rest = st.rsplit(")", 1)
-            fields = rest.split()
-            parent[int(d)], rss[int(d)] = pp, r
-            cpu[int(d)] = ((int(fields[11]) + int(fields[12])) / self._tck, fields[19])   # utime+stime, start
-        total = 0
-        for pid in rss:
-            p = pid
-            while p and p != self.root:
-                p = parent.get(p, 0)
-            if p == self.root:
-                total += rss[pid]
-                self._cpu[(pid, cpu[pid][1])] = cpu[pid][0]
-        return total
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.tree_rss())
-            self._stop.wait(self.interval)
-
-    def __enter__(self):
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def __exit__(self, *a):
-        self._stop.set()
-        self._t.join()
-
-
 def run_child(args: list[str], out_json: Path, log_file: Path) -> dict:
     """Run this script as a child process; returns its result JSON plus the tree's peak RSS."""
     out_json.unlink(missing_ok=True)

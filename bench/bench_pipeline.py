@@ -39,10 +39,11 @@ import os
 import random
 import shutil
 import sys
-import threading
 import time
 from multiprocessing import Pool
 from pathlib import Path
+
+from proctree import Sampler, processes, tree  # noqa: E402  (bench/ is sys.path[0] when run as a script)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -187,12 +188,11 @@ def generate_corpus(out_dir: Path, n: int, seed: int, procs: int) -> dict:
 
 
 # ---- memory sampling ------------------------------------------------------------------------------
-class TreeRSS:
+class TreeRSS(Sampler):
     """Peak RSS of this process (Python driver), its JVM and the Python workers, sampled from /proc."""
 
     def __init__(self, every: float = 0.2):
-        self.every = every
-        self._stop = threading.Event()
+        super().__init__(every)
         self.reset()
 
     def reset(self) -> None:
@@ -201,69 +201,18 @@ class TreeRSS:
     @staticmethod
     def cpu_seconds(root: int | None = None) -> float:
         """utime+stime (+ reaped children's) of the process tree: CPU spent, independent of other load."""
-        root = root or os.getpid()
-        tick = os.sysconf("SC_CLK_TCK")
-        children: dict[int, list[int]] = {}
-        cpu: dict[int, int] = {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    parts = f.read().rpartition(")")[2].split()
-                children.setdefault(int(parts[1]), []).append(int(d))
-                cpu[int(d)] = sum(int(x) for x in parts[11:15])
-            except (OSError, IndexError, ValueError):
-                continue
-        total, todo = 0, [root]
-        while todo:
-            p = todo.pop()
-            total += cpu.get(p, 0)
-            todo.extend(children.get(p, []))
-        return total / tick
+        procs = processes()
+        return sum(procs[p].cpu + procs[p].cpu_children for p in tree(root or os.getpid(), procs))
 
-    @staticmethod
-    def _snapshot(root: int) -> dict[str, int]:
-        page = os.sysconf("SC_PAGE_SIZE")
-        children: dict[int, list[int]] = {}
-        info: dict[int, tuple[str, int]] = {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    head, _, rest = f.read().rpartition(")")
-                parts = rest.split()
-                children.setdefault(int(parts[1]), []).append(int(d))
-                info[int(d)] = (head.partition("(")[2], int(parts[21]) * page)
-            except (OSError, IndexError, ValueError):
-                continue
-        out = {"driver_py": info.get(root, ("", 0))[1], "jvm": 0, "workers": 0}
-        todo = list(children.get(root, []))
-        while todo:
-            p = todo.pop()
-            name, rss = info.get(p, ("", 0))
-            out["jvm" if name == "java" else "workers"] += rss
-            todo.extend(children.get(p, []))
-        out["total"] = sum(out.values())
-        return out
-
-    def _run(self) -> None:
-        me = os.getpid()
-        while not self._stop.is_set():
-            snap = self._snapshot(me)
-            for k, v in snap.items():
-                self.peak[k] = max(self.peak[k], v)
-            time.sleep(self.every)
-
-    def __enter__(self):
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join()
+    def sample(self) -> None:
+        me, procs = os.getpid(), processes()
+        snap = {"driver_py": procs[me].rss if me in procs else 0, "jvm": 0, "workers": 0}
+        for p in tree(me, procs):
+            if p != me:
+                snap["jvm" if procs[p].name == "java" else "workers"] += procs[p].rss
+        snap["total"] = sum(snap.values())
+        for k, v in snap.items():
+            self.peak[k] = max(self.peak[k], v)
 
 
 # ---- the run --------------------------------------------------------------------------------------

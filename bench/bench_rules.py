@@ -24,9 +24,10 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from proctree import PeakRSS  # noqa: E402  (bench/ is sys.path[0] when run as a script)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,48 +51,6 @@ def extracted_texts(cache: Path) -> list[tuple[str, str]]:
     cache.mkdir(parents=True, exist_ok=True)
     cached.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in out))
     return out
-
-
-class PeakRSS:
-    """Samples the summed RSS of this process and all its descendants (JVM, Python workers)."""
-
-    def __init__(self, every: float = 0.2):
-        self.every, self.peak, self._stop = every, 0, threading.Event()
-
-    @staticmethod
-    def _tree_rss(root: int) -> int:
-        children: dict[int, list[int]] = {}
-        rss: dict[int, int] = {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    parts = f.read().rsplit(")", 1)[1].split()
-                children.setdefault(int(parts[1]), []).append(int(d))
-                rss[int(d)] = int(parts[21]) * os.sysconf("SC_PAGE_SIZE")
-            except (OSError, IndexError, ValueError):
-                continue
-        total, todo = 0, [root]
-        while todo:
-            p = todo.pop()
-            total += rss.get(p, 0)
-            todo.extend(children.get(p, []))
-        return total
-
-    def _run(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._tree_rss(os.getpid()))
-            time.sleep(self.every)
-
-    def __enter__(self):
-        self._t = threading.Thread(target=self._run, daemon=True)
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join()
 
 
 def run_datatrove(texts: list[str]) -> tuple[float, dict[str, list[bool]]]:
