@@ -140,8 +140,12 @@ class PhaseTimer(logging.Handler):
     """Splits a dedup run into phases from the stage's own progress messages."""
 
     PHASES = [("signatures of new documents", "signatures"),
-              ("dump order", "exact+LSH+verify"),
+              ("dump order", "join"),
+              ("exact groups", "exact"),
+              ("LSH candidate edges", "LSH"),
+              ("verification", "verify"),
               ("connected components", "components"),
+              ("keep rule", "keep rule+write dedup"),
               ("write deduped", "write deduped+rejected"),
               ("write dedup", "keep rule+write dedup")]
 
@@ -198,12 +202,29 @@ def child_corpusmill(a) -> dict:
     n_kept = tableio.read_table(spark, cfg, "deduped").count()
     n_rej = rej.count()
     clustered = d.where(F.col("cluster_size") > 1).select("doc_id", "cluster_id", "is_duplicate").collect()
+    if a.spark_stages:
+        spark_stage_times(spark)
     out = dict(seconds=end - t0, phases=phases, load_seconds=load_s, rows_in=res.rows_in, rows_out=res.rows_out,
                rows_rejected=res.rows_rejected, docs_table=n_docs, deduped_table=n_kept, rejected_table=n_rej,
                cluster_of={r.doc_id: r.cluster_id for r in clustered},
                removed=sorted(r.doc_id for r in clustered if r.is_duplicate))
     spark.stop()
     return out
+
+
+def spark_stage_times(spark, top: int = 25) -> None:
+    """Print the Spark stages that took longest (from the UI's REST API): where the time went."""
+    import urllib.request
+
+    sc = spark.sparkContext
+    url = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/stages?status=complete"
+    stages = json.loads(urllib.request.urlopen(url).read())
+    stages.sort(key=lambda s: s.get("executorRunTime", 0), reverse=True)
+    print(f"slowest Spark stages by executor run time (of {len(stages)}):", file=sys.stderr)
+    for s in stages[:top]:
+        print(f"  {s['executorRunTime'] / 1000:7.1f}s  tasks {s['numTasks']:4d}  in {s.get('inputBytes', 0) / 1e6:7.1f} MB"
+              f"  shuffle r/w {s.get('shuffleReadBytes', 0) / 1e6:7.1f}/{s.get('shuffleWriteBytes', 0) / 1e6:7.1f} MB"
+              f"  {s.get('description') or ''} | {s['name'][:70]}", file=sys.stderr)
 
 
 def child_datatrove(a) -> dict:
@@ -320,6 +341,7 @@ def main() -> int:
     ap.add_argument("--only-peer", action="store_true", help="skip corpusmill")
     ap.add_argument("--set", action="append", default=[], help="corpusmill config override (dedup.minhash.verify=false)")
     ap.add_argument("--driver-memory", default="2g")
+    ap.add_argument("--spark-stages", action="store_true", help="log corpusmill's slowest Spark stages")
     ap.add_argument("--dt-bands", type=int, default=14)
     ap.add_argument("--dt-rows", type=int, default=9)
     ap.add_argument("--child", choices=["generate", "corpusmill", "datatrove"], help=argparse.SUPPRESS)
@@ -338,7 +360,8 @@ def main() -> int:
     corpus = work / "corpus"
     common = ["--docs", str(args.docs), "--boilerplate", str(args.boilerplate), "--seed", str(args.seed),
               "--corpus", str(corpus), "--dt-bands", str(args.dt_bands), "--dt-rows", str(args.dt_rows),
-              "--driver-memory", args.driver_memory, *[x for s in args.set for x in ("--set", s)]]
+              "--driver-memory", args.driver_memory,
+              *(["--spark-stages"] if args.spark_stages else []), *[x for s in args.set for x in ("--set", s)]]
     gen = run_child(["--child", "generate", *common, "--work", str(work)], work / "gen.json", work / "gen.log")
     n = gen["docs"]
     print(f"corpus: {n:,} documents ({gen['planted']:,} planted variants), {gen['text_bytes'] / 1e6:.1f} MB of text, "

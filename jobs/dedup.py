@@ -133,13 +133,15 @@ def update_signatures(spark: SparkSession, config: Config, cfg: DedupConfig, doc
 
 def decide(spark: SparkSession, cfg: DedupConfig, docs: DataFrame, sigs: DataFrame) -> DataFrame:
     """The `dedup` table rows: exact groups, near clusters over exact representatives, keep rule."""
+    lsh.phase(spark, "dedup", "dump order, signatures joined to the documents")
     ranks = dump_ranks(spark, docs)
     log.info("[dedup] dump order (newest last): %s", ", ".join(sorted(ranks, key=ranks.get)))
+    # the small columns only: signatures and bands are read again for the exact representatives
     sd = (docs.select("doc_id", "dump", "text_bytes", "text_hash", "tokenizer")
-          .join(sigs.select("doc_id", "text_hash", "exact_hash", "num_shingles", "signature", "bands"),
-                ["doc_id", "text_hash"])
+          .join(sigs.select("doc_id", "text_hash", "exact_hash", "num_shingles"), ["doc_id", "text_hash"])
           .withColumn("key", keep_key(ranks)))
     sd = sd.checkpoint(eager=True)
+    lsh.phase(spark, "dedup", "exact groups")
     if cfg.exact:
         ex = sd.groupBy("exact_hash").agg(F.min("key").alias("exact_best"), F.count(F.lit(1)).alias("exact_size"))
         sd = (sd.join(ex, "exact_hash")
@@ -148,8 +150,12 @@ def decide(spark: SparkSession, cfg: DedupConfig, docs: DataFrame, sigs: DataFra
         sd = sd.withColumn("exact_size", F.lit(1).cast("long")).withColumn("exact_kept_doc_id", F.col("doc_id"))
     sd = sd.checkpoint(eager=True)
     reps = sd.where(F.col("doc_id") == F.col("exact_kept_doc_id"))
-    comp = lsh.cluster_edges(spark, reps, docs, id_col="doc_id", text_col="text", params=cfg.minhash,
+    rep_sigs = (sigs.select("doc_id", "text_hash", "signature", "bands")
+                .join(reps.select("doc_id", "text_hash"), ["doc_id", "text_hash"], "left_semi")
+                .checkpoint(eager=True))
+    comp = lsh.cluster_edges(spark, rep_sigs, docs, id_col="doc_id", text_col="text", params=cfg.minhash,
                              tokenizer=cfg.tokenizer, tokenizer_col="tokenizer", label="dedup")
+    lsh.phase(spark, "dedup", "keep rule")
     rc = (reps.select("doc_id", "key")
           .join(comp.select(F.col("node").alias("doc_id"), F.col("component").alias("cluster_id")), "doc_id", "left")
           .withColumn("cluster_id", F.coalesce("cluster_id", "doc_id")))
@@ -182,7 +188,6 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
             update_signatures(spark, config, cfg, docs, ctx)
             key = cfg.minhash.spec().key()
             sigs = tableio.read_table(spark, config, sig_schema.TABLE.name).where(F.col("params_key") == key)
-            ctx.describe("exact groups, LSH candidates, verification, connected components")
             decided = decide(spark, cfg, docs, sigs)
             version = ctx.write_output(dedup_schema.TABLE, decided)
             d = tableio.read_table(spark, config, dedup_schema.TABLE.name)

@@ -6,8 +6,9 @@ Phases (each a DataFrame transformation; nothing is collected except the list of
                     smallest id (star edges), never all pairs. Hot buckets (more members than
                     hot_bucket_size) are found with a partially-aggregated count, broadcast, and
                     joined map-side, so a 100k-member boilerplate bucket never lands on one task.
-  3. verification   optional: exact shingle Jaccard of each candidate edge (mapInArrow), or the
-                    Jaccard estimate from the full signatures; edges below the threshold dropped.
+  3. verification   optional: the Jaccard estimate from the full signatures decides the clear
+                    edges; exact shingle Jaccard (mapInArrow over the two texts) decides those
+                    whose estimate is within exact_margin of the threshold. Edges below it dropped.
   4. components     alternating large-star / small-star (Kiveris et al., 2014) on DataFrames,
                     checkpointed every round; converges to a star per component around its
                     smallest id, which becomes the cluster id. Deterministic; rounds are logged.
@@ -47,6 +48,7 @@ class MinHashParams:
     seed: int = 42                  # seed of the hash family: same seed = comparable signatures
     verify: bool = True             # check candidate edges against threshold before clustering
     verify_method: str = "exact"    # exact (shingle Jaccard from the texts) | signature (estimate)
+    exact_margin: float = 0.15      # exact: only edges whose estimate is this close to threshold read texts
     fp_weight: float = 0.5          # optimizer weight of the false-positive area
     fn_weight: float = 0.5          # optimizer weight of the false-negative area
     hot_bucket_size: int = 1000     # buckets with more members are joined map-side (broadcast)
@@ -70,6 +72,8 @@ class MinHashParams:
             raise ConfigError(f"{key}.bands: bands*rows = {self.bands * self.rows} exceeds num_perm {self.num_perm}")
         if self.verify_method not in VERIFY_METHODS:
             raise ConfigError(f"{key}.verify_method: expected one of {VERIFY_METHODS}, got {self.verify_method!r}")
+        if not 0.0 <= self.exact_margin <= 1.0:
+            raise ConfigError(f"{key}.exact_margin: expected a number in [0, 1], got {self.exact_margin}")
         if self.hot_bucket_size < 2:
             raise ConfigError(f"{key}.hot_bucket_size: expected >= 2, got {self.hot_bucket_size}")
 
@@ -93,6 +97,13 @@ def _optimal(threshold: float, num_perm: int, fp_w: float, fn_w: float) -> tuple
     if k not in _OPT_CACHE:
         _OPT_CACHE[k] = mh.optimal_bands_rows(threshold, num_perm, fp_w, fn_w)
     return _OPT_CACHE[k]
+
+
+def phase(df_or_spark, label: str, what: str) -> None:
+    """Log a phase and name the Spark jobs that follow after it (the Spark UI reads like the stage)."""
+    spark = df_or_spark if isinstance(df_or_spark, SparkSession) else df_or_spark.sparkSession
+    spark.sparkContext.setJobDescription(f"[{label}] {what}")
+    log.info("[%s] %s", label, what)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,11 +164,47 @@ def candidate_edges(sigs: DataFrame, *, id_col: str, hot_bucket_size: int) -> Da
 
 # ---------------------------------------------------------------------------------------------
 # 3. verification
-def verify_exact(edges: DataFrame, docs: DataFrame, *, id_col: str, text_col: str, params: MinHashParams,
-                 tokenizer: str = "words", tokenizer_col: str | None = None) -> DataFrame:
-    """(src, dst, jaccard) of each edge: exact Jaccard of the two shingle sets, batched in Arrow."""
+def verify_exact(edges: DataFrame, sigs: DataFrame, docs: DataFrame, *, id_col: str, text_col: str,
+                 params: MinHashParams, tokenizer: str = "words", tokenizer_col: str | None = None) -> DataFrame:
+    """(src, dst, jaccard): the signature estimate where it is clear, exact Jaccard near the threshold.
+
+    With 128 hashes the estimate's standard deviation at J = 0.7 is 0.04, so an estimate more than
+    exact_margin = 0.15 (3.7 sd) away from the threshold is on the right side of it but for about
+    one edge in 10^4; only the edges inside the margin pay for shipping and re-shingling two texts.
+    exact_margin = 1 checks every edge on the texts.
+    """
+    t, m = params.threshold, params.exact_margin
+    if m >= 1.0:
+        return exact_jaccard(edges, docs, id_col=id_col, text_col=text_col, params=params,
+                             tokenizer=tokenizer, tokenizer_col=tokenizer_col)
+    est = verify_signature(edges, sigs, id_col=id_col, num_perm=params.num_perm).localCheckpoint(eager=True)
+    clear = est.where((F.col("jaccard") >= t + m) | (F.col("jaccard") < t - m))
+    unsure = est.where((F.col("jaccard") < t + m) & (F.col("jaccard") >= t - m)).select("src", "dst")
+    n_all, n_unsure = est.agg(F.count(F.lit(1)), F.sum(((F.col("jaccard") < t + m) & (F.col("jaccard") >= t - m))
+                                                         .cast("long"))).first()
+    log.info("[lsh] verification: %d candidate edges, %d within %.2f of the threshold checked on the texts",
+             n_all, n_unsure or 0, m)
+    checked = exact_jaccard(unsure, docs, id_col=id_col, text_col=text_col, params=params,
+                            tokenizer=tokenizer, tokenizer_col=tokenizer_col)
+    return clear.unionByName(checked)
+
+
+_BROADCAST_IDS = {"long": 4_000_000, "other": 500_000}   # id sets broadcast to filter the texts map-side
+
+
+def exact_jaccard(edges: DataFrame, docs: DataFrame, *, id_col: str, text_col: str, params: MinHashParams,
+                  tokenizer: str = "words", tokenizer_col: str | None = None) -> DataFrame:
+    """(src, dst, jaccard) of each edge: exact Jaccard of the two shingle sets, batched in Arrow.
+
+    Only the texts of documents on an edge are shuffled: while their ids fit a broadcast (4M
+    64-bit ids, 32 MB), the documents are filtered map-side; beyond that by a semi-join.
+    """
     tok = F.coalesce(F.col(tokenizer_col), F.lit(tokenizer)) if tokenizer_col else F.lit(tokenizer)
     d = docs.select(F.col(id_col).alias("id"), F.col(text_col).alias("text"), tok.alias("tok"))
+    ids = (edges.select(F.col("src").alias("id")).unionByName(edges.select(F.col("dst").alias("id")))
+           .distinct().localCheckpoint(eager=True))
+    kind = "long" if isinstance(edges.schema["src"].dataType, (LongType, IntegerType)) else "other"
+    d = d.join(F.broadcast(ids) if ids.count() <= _BROADCAST_IDS[kind] else ids, "id", "left_semi")
     e = (edges.join(d.select(F.col("id").alias("src"), F.col("text").alias("src_text"), F.col("tok").alias("src_tok")),
                     "src")
          .join(d.select(F.col("id").alias("dst"), F.col("text").alias("dst_text"), F.col("tok").alias("dst_tok")),
@@ -222,7 +269,7 @@ def connected_components(edges: DataFrame, *, max_iterations: int = 64, label: s
         .where(F.col("src") != F.col("dst")).distinct()
     e = e.checkpoint(eager=True)
     prev = _checksum(e)
-    log.info("[%s] connected components: %d edges", label, prev[0])
+    log.info("[%s] components: %d edges", label, prev[0])
     for it in range(1, max_iterations + 1):
         e = _small_star(_large_star(e)).checkpoint(eager=True)
         cur = _checksum(e)
@@ -254,19 +301,48 @@ def near_duplicate_clusters(spark: SparkSession, df: DataFrame, *, id_col: str, 
     return attach_clusters(df.select(id_col), comp, id_col=id_col).checkpoint(eager=True)
 
 
+def long_key(sigs: DataFrame, id_col: str, label: str = "lsh"):
+    """A deterministic 64-bit key per id, so LSH, verification and components shuffle 8 bytes, not strings.
+
+    Integral ids are used as they are. Others: xxhash64(salt, id) with the first salt (0, 1, ...)
+    under which no two ids collide, checked with one aggregation (at 10^9 ids salt 0 collides with
+    a chance of ~3%; the check makes a collision cost a retry, never a wrong merge).
+    """
+    if isinstance(sigs.schema[id_col].dataType, (LongType, IntegerType)):
+        return F.col(id_col).cast("long")
+    for salt in range(8):
+        key = F.xxhash64(F.lit(salt), F.col(id_col))
+        if not sigs.groupBy(key.alias("k")).count().where(F.col("count") > 1).limit(1).count():
+            return key
+        log.warning("[%s] 64-bit id hash collision under salt %d: trying the next salt", label, salt)
+    raise RuntimeError(f"{id_col}: ids collide under 8 hash salts; are they unique?")
+
+
 def cluster_edges(spark: SparkSession, sigs: DataFrame, docs: DataFrame, *, id_col: str, text_col: str,
                   params: MinHashParams, tokenizer: str = "words", tokenizer_col: str | None = None,
                   label: str = "lsh") -> DataFrame:
-    """Phases 2-4 on stored signatures: (node, component) for documents that have a duplicate."""
-    edges = candidate_edges(sigs, id_col=id_col, hot_bucket_size=params.hot_bucket_size)
+    """Phases 2-4 on stored signatures: (node, component) for documents that have a duplicate.
+
+    Runs on 64-bit keys (long_key); the component is named by the smallest id_col value in it.
+    """
+    phase(spark, label, "LSH candidate edges")
+    key = long_key(sigs, id_col, label)
+    s = sigs.select(key.alias("nid"), "bands", "signature")
+    edges = candidate_edges(s, id_col="nid", hot_bucket_size=params.hot_bucket_size).localCheckpoint(eager=True)
+    log.info("[%s] %d candidate edges", label, edges.count())
     if params.verify:
+        phase(spark, label, f"verification ({params.verify_method})")
         if params.verify_method == "exact":
-            scored = verify_exact(edges, docs, id_col=id_col, text_col=text_col, params=params,
-                                  tokenizer=tokenizer, tokenizer_col=tokenizer_col)
+            scored = verify_exact(edges, s, docs.withColumn("nid", key), id_col="nid", text_col=text_col,
+                                  params=params, tokenizer=tokenizer, tokenizer_col=tokenizer_col)
         else:
-            scored = verify_signature(edges, sigs, id_col=id_col, num_perm=params.num_perm)
+            scored = verify_signature(edges, s, id_col="nid", num_perm=params.num_perm)
         edges = scored.where(F.col("jaccard") >= F.lit(params.threshold)).select("src", "dst")
-    return connected_components(edges, max_iterations=params.max_iterations, label=label)
+    phase(spark, label, "connected components")
+    comp = connected_components(edges, max_iterations=params.max_iterations, label=label)
+    named = comp.join(sigs.select(key.alias("node"), F.col(id_col).alias("id")), "node")
+    first = named.groupBy("component").agg(F.min("id").alias("name"))
+    return named.join(first, "component").select(F.col("id").alias("node"), F.col("name").alias("component"))
 
 
 def attach_clusters(ids: DataFrame, comp: DataFrame, *, id_col: str) -> DataFrame:

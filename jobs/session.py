@@ -94,6 +94,11 @@ def get_spark(config: Config, app_name: str | None = None):
         # Python workers must run this interpreter (it sees the project and its dependencies)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.config("spark.driver.memory", config.spark.driver_memory)
+        if config.storage.table_format == "delta":
+            # Delta rebuilds a table's snapshot (the state of its log) in 50 tasks by default; a
+            # local table's log is small, and one task makes a write + read 2.3x faster (10.5 s vs
+            # 4.6 s for 3 cycles, local[2]); 50 tasks cost ~20 s of a 90 s dedup run at 100k docs
+            builder = builder.config("spark.databricks.delta.snapshotPartitions", "1")
         jars = local_jars(config)
         if jars:
             builder = builder.config("spark.jars", ",".join(jars))

@@ -63,12 +63,13 @@ def corpus():
     return c, ev.true_pairs(c.rows)
 
 
-@pytest.mark.parametrize("verify", ["exact", "signature", "off"])
+@pytest.mark.parametrize("verify", ["exact", "exact_all", "signature", "off"])
 def test_near_duplicate_clusters_vs_brute_force(spark, corpus, verify):
     c, truth = corpus
     df = spark.createDataFrame(c.rows, documents.SCHEMA)
     params = lsh.MinHashParams(bands=25, rows=5, verify=verify != "off",
-                               verify_method=verify if verify != "off" else "exact")
+                               verify_method="signature" if verify == "signature" else "exact",
+                               exact_margin=1.0 if verify == "exact_all" else 0.15)
     out = lsh.near_duplicate_clusters(spark, df, id_col="doc_id", text_col="text", params=params)
     assert out.columns == ["doc_id", "cluster_id", "cluster_size"]
     rows = out.collect()
@@ -81,7 +82,7 @@ def test_near_duplicate_clusters_vs_brute_force(spark, corpus, verify):
     assert all(r.cluster_size == sizes[r.cluster_id] for r in rows)
     s = ev.score(c.rows, truth, cluster_of, set())
     assert s.true_pairs > 150
-    if verify == "exact":
+    if verify in ("exact", "exact_all"):
         assert s.pair_precision >= 0.99, s
         assert s.pair_recall >= 0.95, s
         assert s.direct_recall >= 0.95, s
@@ -112,3 +113,27 @@ def test_chars_tokenizer_clusters_chinese_near_duplicates(spark):
     got_w = {r.id: r.cluster_id for r in
              lsh.near_duplicate_clusters(spark, df, id_col="id", text_col="text", params=params).collect()}
     assert got_w == {"a": "a", "b": "b", "c": "c"}
+
+
+def test_exact_margin_reads_texts_only_near_the_threshold(spark):
+    """Clear estimates decide alone; estimates within exact_margin of the threshold go to the texts."""
+    text_a = " ".join(f"alpha{i}" for i in range(60))
+    text_b = " ".join(f"beta{i}" for i in range(60))          # shares no shingle with text_a
+    sig = list(range(128))
+    near = sig[:90] + [-1 - i for i in range(38)]              # estimate 90/128 = 0.70
+    docs = spark.createDataFrame([("a", text_a), ("b", text_b), ("c", text_a), ("d", text_a)],
+                                 "doc_id string, text string")
+    sigs = spark.createDataFrame([("a", sig), ("b", sig), ("c", sig), ("d", near)],
+                                 "doc_id string, signature array<int>")
+    edges = spark.createDataFrame([("b", "a"), ("d", "c")], "src string, dst string")
+
+    def kept(margin):
+        p = lsh.MinHashParams(exact_margin=margin)
+        out = lsh.verify_exact(edges, sigs, docs, id_col="doc_id", text_col="text", params=p)
+        return {(r.src, r.dst): r.jaccard for r in out.collect()}
+
+    j = kept(0.15)
+    assert j[("b", "a")] == 1.0               # estimate 1.0 is clear: the texts are not read
+    assert j[("d", "c")] == 1.0               # estimate 0.70 is not: exact Jaccard of equal texts
+    j = kept(1.0)
+    assert j == {("b", "a"): 0.0, ("d", "c"): 1.0}   # every edge on the texts
