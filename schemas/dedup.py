@@ -11,7 +11,7 @@ TABLE = table(
     C("dump", StringType(), "crawl dump of the document"),
     C("tokenizer", StringType(), "shingling used: words, chars (zh/ja by default) or code"),
     C("num_shingles", IntegerType(), "shingles of the normalized text (0 = no token: exact dedup only)"),
-    C("exact_hash", StringType(), "blake2b-128 of the normalized text; equal = exact duplicate"),
+    C("exact_hash", StringType(), "128-bit hash of the normalized token sequence; equal = exact duplicate"),
     C("exact_size", LongType(), "documents sharing exact_hash"),
     C("exact_kept_doc_id", StringType(), "document kept among the exact copies (the near-dedup representative)"),
     C("cluster_id", StringType(), "smallest doc_id of the near-duplicate cluster (exact copies included)"),

@@ -12,7 +12,7 @@ TABLE = table(
     C("params_key", StringType(), "hash of everything the signature depends on (num_perm, ngram, seed, bands, normalization)"),
     C("text_hash", LongType(), "xxhash64 of the raw text: a changed text under the same doc_id is recomputed"),
     C("tokenizer", StringType(), "words, chars or code"),
-    C("exact_hash", StringType(), "blake2b-128 of the normalized text"),
+    C("exact_hash", StringType(), "128-bit hash of the normalized token sequence"),
     C("num_shingles", IntegerType(), "shingles of the normalized text (0 = no signature)"),
     C("signature", ArrayType(IntegerType()), "num_perm minimums (uint32 bits stored as int); null when no shingle"),
     C("bands", ArrayType(LongType()), "one 64-bit hash per LSH band; null when no shingle"),

@@ -97,16 +97,36 @@ def test_ten_megabyte_document():
     assert r.signatures.shape == (2, 128)
 
 
-def test_normalize_batch_equals_normalize():
-    """The numpy ASCII path of normalize_batch gives exactly normalize()'s strings (exact hashes depend on it)."""
-    import random
+def test_ascii_fast_path_gives_the_tokens_of_normalize():
+    """ASCII "words" documents are tokenized by a byte table; the regex path must give the same hashes.
+
+    NFKC leaves these texts unchanged but sends every document down the per-document regex path.
+    """
     import string
+    import unicodedata
 
     rng = random.Random(3)
     alphabet = string.ascii_letters + string.digits + string.punctuation + " \t\n_\x00\x7f"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 2, 5, 50, 300]))) for _ in range(3000)]
     texts += [None, "", "   ", "__", "a", " a ", "A1b2 C3", "x\x01y", "café  Über 2024", "hello—world", "漢字 かな"]
+    assert all(unicodedata.normalize("NFKC", t or "") == (t or "") for t in texts)
     toks = [["words", "chars", "code"][i % 3] if i % 7 == 0 else "words" for i in range(len(texts))]
-    for norm in (mh.NormConfig(), mh.NormConfig(lowercase=False), mh.NormConfig(digits_to_zero=False),
-                 mh.NormConfig(strip_punct=False)):
-        assert mh.normalize_batch(texts, toks, norm) == [mh.normalize(t or "", k, norm) for t, k in zip(texts, toks)]
+    for norm in (mh.NormConfig(), mh.NormConfig(lowercase=False), mh.NormConfig(digits_to_zero=False)):
+        slow = mh.NormConfig(lowercase=norm.lowercase, digits_to_zero=norm.digits_to_zero, unicode_nfkc=True)
+        h, d = mh.batch_token_hashes(texts, toks, norm)
+        h2, d2 = mh.batch_token_hashes(texts, toks, slow)
+        assert (d == d2).all() and (h == h2).all()
+        counts = np.bincount(d, minlength=len(texts))
+        assert counts.tolist() == [len(mh.tokens(t or "", k, norm)) for t, k in zip(texts, toks)]
+
+
+def test_exact_hash_is_the_normalized_token_sequence():
+    spec = mh.SignatureSpec()
+    texts = ["The cat, sat!", "the CAT sat", "sat the cat", "the cat sat sat", "", None, "!!!", "the cat"]
+    h = mh.compute_batch(texts, ["words"] * len(texts), spec).exact_hash
+    assert h[0] == h[1]                                # normalization: case and punctuation
+    assert len({h[0], h[2], h[3], h[7]}) == 4          # order, repetition and length all count
+    assert h[4] == h[5] == h[6]                        # no token: one shared value
+    assert all(len(x) == 32 for x in h)
+    alone = mh.compute_batch(texts[2:3], ["words"], spec).exact_hash
+    assert alone[0] == h[2]                            # independent of the batch

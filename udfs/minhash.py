@@ -1,8 +1,10 @@
 """MinHash signatures, vectorized with numpy over whole Arrow batches (no per-shingle Python).
 
 Pipeline per batch of documents:
-  normalize (Python str/regex, per document) -> tokens -> 64-bit token hashes -> 64-bit shingle
-  hashes (n consecutive tokens) -> 128 minimums of a universal hash family -> band hashes.
+  normalize (a byte lookup table over the whole batch for ASCII text, Python str/regex per
+  document otherwise) -> 64-bit token hashes -> 64-bit shingle hashes (n consecutive tokens)
+  -> 128 minimums of a universal hash family -> band hashes; and a 128-bit hash of the token
+  sequence for exact dedup.
 
 Token hashing is done on the UTF-8 bytes of a whole batch at once: a polynomial hash whose prefix
 sums are taken with wrap-around uint64 arithmetic, made position-independent by multiplying with
@@ -99,52 +101,12 @@ def _ascii_lut(lowercase: bool, digits_to_zero: bool) -> np.ndarray:
     return lut
 
 
-def normalize_batch(texts: list[str | None], tokenizers: list[str], norm: NormConfig = NormConfig()) -> list[str]:
-    """normalize() of every text; the same strings, with ASCII "words" documents done in numpy.
-
-    The regex path costs about half of a signature; for ASCII text the same normalization is a
-    byte lookup table plus a vectorized collapse of separator runs (identical output, tested).
-    """
-    out = [""] * len(texts)
-    fast: list[int] = []
-    ascii_ok = norm.strip_punct and not norm.unicode_nfkc
-    for i, (t, tok) in enumerate(zip(texts, tokenizers)):
-        if not t:
-            continue
-        if ascii_ok and tok == "words" and t.isascii() and "\x01" not in t:
-            fast.append(i)
-        else:
-            out[i] = normalize(t, tok, norm)
-    if fast:
-        blob = np.frombuffer("\x01".join([texts[i] for i in fast]).encode("ascii"), dtype=np.uint8)
-        m = _ascii_lut(norm.lowercase, norm.digits_to_zero)[blob]
-        n = len(m)
-        space = m == 32
-        tok_byte = ~space & (m != 1)
-        # a space survives only as the first of a run between two token bytes of one document
-        nonsp = np.where(space, n, np.arange(n))
-        next_nonsp = np.minimum.accumulate(nonsp[::-1])[::-1]
-        nxt_is_tok = np.zeros(n, dtype=bool)
-        has = next_nonsp < n
-        nxt_is_tok[has] = m[next_nonsp[has]] != 1
-        prev_tok = np.concatenate(([False], tok_byte[:-1]))
-        keep = ~space | (prev_tok & nxt_is_tok)
-        for i, s in zip(fast, m[keep].tobytes().decode("ascii").split("\x01")):
-            out[i] = s
-    return out
-
-
 def tokens(text: str, tokenizer: str = "words", norm: NormConfig = NormConfig()) -> list[str]:
     """The token list the hashes are built from (for tests and brute-force evaluation)."""
     n = normalize(text, tokenizer, norm)
     if not n:
         return []
     return list(n) if tokenizer == "chars" else n.split(" ")
-
-
-def exact_hash(normalized: str) -> str:
-    """128-bit hash of the normalized text: identical after normalization = exact duplicate."""
-    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=16).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,38 +170,84 @@ def _pieces(n: int, is_sep: np.ndarray, limit: int) -> list[tuple[int, int]]:
     return out
 
 
-def token_hashes(norm_texts: list[str], char_mode: list[bool]) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of all tokens of a batch and the document index of each token.
+def _hash_buffer(buf: np.ndarray, doc_map: np.ndarray, hs: list, ds: list) -> None:
+    """Hash the tokens (runs of bytes other than space and \x01) of a buffer of \x01-separated documents."""
+    is_doc_sep = buf == 1
+    is_sep = (buf == 32) | is_doc_sep
+    doc_of_byte = np.cumsum(is_doc_sep)
+    for lo, hi in _pieces(len(buf), is_sep, _PIECE_BYTES):
+        h, st = _hash_tokens_bytes(buf[lo:hi], is_sep[lo:hi])
+        hs.append(h)
+        ds.append(doc_map[doc_of_byte[lo + st]])
 
-    Word/code documents: tokens are the space-separated runs of the normalized UTF-8 bytes.
-    Char documents: each Unicode code point is a token (hashed from its code point).
+
+def batch_token_hashes(texts: list[str | None], tokenizers: list[str],
+                       norm: NormConfig = NormConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every token of a batch, in order, and the document index of each token.
+
+    The tokens are those of normalize(): words/code tokens are hashed from their UTF-8 bytes,
+    char tokens (zh/ja) from their code points. ASCII "words" documents (most of a web crawl)
+    never become normalized strings: a byte lookup table maps the raw bytes of the whole batch
+    to token bytes and separators in one numpy pass (the same tokens, tested), which halves
+    the cost of tokenizing.
     """
+    fast: list[int] = []
+    words: list[int] = []
+    chars: list[int] = []
+    normed: dict[int, str] = {}
+    ascii_ok = norm.strip_punct and not norm.unicode_nfkc
+    for i, (t, tok) in enumerate(zip(texts, tokenizers)):
+        if not t:
+            continue
+        if ascii_ok and tok == "words" and t.isascii() and "\x01" not in t:
+            fast.append(i)
+            continue
+        n = normalize(t, tok, norm)
+        if n:
+            normed[i] = n
+            (chars if tok == "chars" else words).append(i)
     hs: list[np.ndarray] = []
     ds: list[np.ndarray] = []
-    # words/code: one byte buffer for the whole batch, documents separated by \x01
-    word_idx = [i for i, c in enumerate(char_mode) if not c and norm_texts[i]]
-    if word_idx:
-        blob = "\x01".join(norm_texts[i] for i in word_idx).encode("utf-8")
-        buf = np.frombuffer(blob, dtype=np.uint8)
-        is_doc_sep = buf == 1
-        is_sep = (buf == 32) | is_doc_sep
-        doc_of_byte = np.cumsum(is_doc_sep)
-        doc_map = np.asarray(word_idx, dtype=np.int64)
-        for lo, hi in _pieces(len(buf), is_sep, _PIECE_BYTES):
-            h, st = _hash_tokens_bytes(buf[lo:hi], is_sep[lo:hi])
-            hs.append(h)
-            ds.append(doc_map[doc_of_byte[lo + st]])
-    for i, c in enumerate(char_mode):
-        if c and norm_texts[i]:
-            cps = np.frombuffer(norm_texts[i].encode("utf-32-le"), dtype=np.uint32)
-            hs.append(_mix64(cps.astype(np.uint64) + np.uint64(0x632BE59BD9B4E019)))
-            ds.append(np.full(len(cps), i, dtype=np.int64))
+    if fast:
+        raw = np.frombuffer("\x01".join([texts[i] for i in fast]).encode("ascii"), dtype=np.uint8)
+        _hash_buffer(_ascii_lut(norm.lowercase, norm.digits_to_zero)[raw], np.asarray(fast, np.int64), hs, ds)
+    if words:
+        buf = np.frombuffer("\x01".join(normed[i] for i in words).encode("utf-8"), dtype=np.uint8)
+        _hash_buffer(buf, np.asarray(words, np.int64), hs, ds)
+    for i in chars:
+        cps = np.frombuffer(normed[i].encode("utf-32-le"), dtype=np.uint32)
+        hs.append(_mix64(cps.astype(np.uint64) + np.uint64(0x632BE59BD9B4E019)))
+        ds.append(np.full(len(cps), i, dtype=np.int64))
     if not hs:
         return np.empty(0, np.uint64), np.empty(0, np.int64)
     h = np.concatenate(hs)
     d = np.concatenate(ds)
     order = np.argsort(d, kind="stable")          # documents contiguous, token order kept
     return h[order], d[order]
+
+
+def exact_hashes(tok_h: np.ndarray, tok_d: np.ndarray, n_docs: int) -> list[str]:
+    """128-bit hash (32 hex) of each document's token sequence: equal normalized texts, equal hash.
+
+    Two independent 64-bit sums of (position, token hash) mixes per document, plus the token
+    count; documents without a token all share one value (they are exact copies of each other).
+    """
+    counts = np.bincount(tok_d, minlength=n_docs).astype(np.uint64) if len(tok_d) else np.zeros(n_docs, np.uint64)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    s1 = np.zeros(n_docs, np.uint64)
+    s2 = np.zeros(n_docs, np.uint64)
+    with np.errstate(over="ignore"):
+        if len(tok_h):
+            pos = np.arange(len(tok_h), dtype=np.uint64) - starts[tok_d].astype(np.uint64)
+            v1 = _mix64(tok_h ^ (pos * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x7F4A7C159E3779B9)))
+            v2 = _mix64(tok_h * np.uint64(0xD6E8FEB86659FD93) ^ (pos * np.uint64(0xC2B2AE3D27D4EB4F)
+                                                                 + np.uint64(0x165667B19E3779F9)))
+            nz = counts > 0
+            s1[nz] = np.add.reduceat(v1, starts[nz])
+            s2[nz] = np.add.reduceat(v2, starts[nz])
+        f1 = _mix64(s1 ^ (counts * np.uint64(0xFF51AFD7ED558CCD)))
+        f2 = _mix64(s2 + counts * np.uint64(0xC4CEB9FE1A85EC53))
+    return [f"{a:016x}{b:016x}" for a, b in zip(f1.tolist(), f2.tolist())]
 
 
 def shingle_hashes(tok_h: np.ndarray, tok_d: np.ndarray, ngram: int, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -386,7 +394,7 @@ class SignatureSpec:
 
     def key(self) -> str:
         n = self.norm
-        blob = (f"v1|{self.num_perm}|{self.ngram}|{self.seed}|{self.bands}x{self.rows}|"
+        blob = (f"v2|{self.num_perm}|{self.ngram}|{self.seed}|{self.bands}x{self.rows}|"
                 f"{int(n.lowercase)}{int(n.strip_punct)}{int(n.digits_to_zero)}{int(n.unicode_nfkc)}")
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
@@ -402,22 +410,19 @@ class BatchSignatures:
 def compute_batch(texts: list[str | None], tokenizers: list[str], spec: SignatureSpec) -> BatchSignatures:
     """Signatures of a batch of documents (each with its own tokenizer)."""
     n = len(texts)
-    norm = normalize_batch(texts, tokenizers, spec.norm)
-    char_mode = [tok == "chars" for tok in tokenizers]
-    th, td = token_hashes(norm, char_mode)
+    th, td = batch_token_hashes(texts, tokenizers, spec.norm)
     sh, sd = shingle_hashes(th, td, spec.ngram, n)
     counts = np.bincount(sd, minlength=n).astype(np.int32) if len(sd) else np.zeros(n, np.int32)
     sig = minhash(sh, sd, n, spec.num_perm, spec.seed)
     bands = band_hashes(sig, spec.bands, spec.rows)
-    return BatchSignatures([exact_hash(s) for s in norm], counts, sig, bands)
+    return BatchSignatures(exact_hashes(th, td, n), counts, sig, bands)
 
 
 def shingle_sets(texts: list[str | None], tokenizers: list[str], ngram: int,
                  norm: NormConfig = NormConfig()) -> list[np.ndarray]:
     """Sorted unique shingle hashes per document (exact Jaccard for verification and evaluation)."""
     n = len(texts)
-    normed = normalize_batch(texts, tokenizers, norm)
-    th, td = token_hashes(normed, [tok == "chars" for tok in tokenizers])
+    th, td = batch_token_hashes(texts, tokenizers, norm)
     sh, sd = shingle_hashes(th, td, ngram, n)
     bounds = np.searchsorted(sd, np.arange(n + 1))
     return [np.unique(sh[bounds[i]:bounds[i + 1]]) for i in range(n)]
