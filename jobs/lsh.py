@@ -301,18 +301,18 @@ def near_duplicate_clusters(spark: SparkSession, df: DataFrame, *, id_col: str, 
     return attach_clusters(df.select(id_col), comp, id_col=id_col).checkpoint(eager=True)
 
 
-def long_key(sigs: DataFrame, id_col: str, label: str = "lsh"):
+def long_key(ids: DataFrame, id_col: str, label: str = "lsh"):
     """A deterministic 64-bit key per id, so LSH, verification and components shuffle 8 bytes, not strings.
 
     Integral ids are used as they are. Others: xxhash64(salt, id) with the first salt (0, 1, ...)
     under which no two ids collide, checked with one aggregation (at 10^9 ids salt 0 collides with
     a chance of ~3%; the check makes a collision cost a retry, never a wrong merge).
     """
-    if isinstance(sigs.schema[id_col].dataType, (LongType, IntegerType)):
+    if isinstance(ids.schema[id_col].dataType, (LongType, IntegerType)):
         return F.col(id_col).cast("long")
     for salt in range(8):
         key = F.xxhash64(F.lit(salt), F.col(id_col))
-        if not sigs.groupBy(key.alias("k")).count().where(F.col("count") > 1).limit(1).count():
+        if not ids.groupBy(key.alias("k")).count().where(F.col("count") > 1).limit(1).count():
             return key
         log.warning("[%s] 64-bit id hash collision under salt %d: trying the next salt", label, salt)
     raise RuntimeError(f"{id_col}: ids collide under 8 hash salts; are they unique?")
@@ -326,7 +326,7 @@ def cluster_edges(spark: SparkSession, sigs: DataFrame, docs: DataFrame, *, id_c
     Runs on 64-bit keys (long_key); the component is named by the smallest id_col value in it.
     """
     phase(spark, label, "LSH candidate edges")
-    key = long_key(sigs, id_col, label)
+    key = long_key(docs, id_col, label)      # docs: every id that can meet a key (a superset of sigs)
     s = sigs.select(key.alias("nid"), "bands", "signature")
     edges = candidate_edges(s, id_col="nid", hot_bucket_size=params.hot_bucket_size).localCheckpoint(eager=True)
     log.info("[%s] %d candidate edges", label, edges.count())
