@@ -101,3 +101,13 @@ class PeakRSS(Sampler):
         self.peak = max(self.peak, sum(procs[p].rss for p in pids))
         for p in pids:
             self._cpu[(p, procs[p].start)] = procs[p].cpu
+
+    def cpu_since(self, before: dict[tuple[int, str], float]) -> float:
+        """CPU seconds the tree used since `before` (a tree_cpu() snapshot taken earlier)."""
+        return sum(v - before.get(k, 0.0) for k, v in self._cpu.items())
+
+
+def tree_cpu(root: int | None = None) -> dict[tuple[int, str], float]:
+    """CPU seconds of every process in the tree now, keyed like PeakRSS's (pid, start)."""
+    procs = processes()
+    return {(p, procs[p].start): procs[p].cpu for p in tree(root or os.getpid(), procs)}

@@ -1,11 +1,13 @@
 """MinHash-LSH near-duplicate clustering on Spark DataFrames, with no driver- or one-task funnel.
 
-Phases (each a DataFrame transformation; nothing is collected except the list of hot buckets):
+Phases (each a DataFrame transformation; nothing is collected but counts):
   1. signatures     mapInArrow over Arrow batches (udfs.minhash): exact hash, MinHash, band hashes.
   2. candidate edges  explode (band, band hash); every bucket member is linked to the bucket's
-                    smallest id (star edges), never all pairs. Hot buckets (more members than
-                    hot_bucket_size) are found with a partially-aggregated count, broadcast, and
-                    joined map-side, so a 100k-member boilerplate bucket never lands on one task.
+                    smallest id (star edges), never all pairs. The buckets with 2+ members and
+                    their smallest ids come from one partially-aggregated pass and are joined back
+                    map-side (broadcast) while they fit; past that, buckets with more than
+                    hot_bucket_size members still go by broadcast and only the rest are shuffled,
+                    so a 100k-member boilerplate bucket never lands on one task.
   3. verification   optional: the Jaccard estimate from the full signatures decides the clear
                     edges; exact shingle Jaccard (mapInArrow over the two texts) decides those
                     whose estimate is within exact_margin of the threshold. Edges below it dropped.
@@ -24,7 +26,6 @@ from dataclasses import dataclass
 from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.window import Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, LongType, StringType, StructField,
                                StructType)
@@ -51,7 +52,7 @@ class MinHashParams:
     exact_margin: float = 0.15      # exact: only edges whose estimate is this close to threshold read texts
     fp_weight: float = 0.5          # optimizer weight of the false-positive area
     fn_weight: float = 0.5          # optimizer weight of the false-negative area
-    hot_bucket_size: int = 1000     # buckets with more members are joined map-side (broadcast)
+    hot_bucket_size: int = 1000     # past the broadcast limit, buckets this big still join map-side
     max_iterations: int = 64        # safety cap for connected components rounds
     lowercase: bool = True          # normalization before shingling ...
     strip_punct: bool = True        # ... (punctuation kept for the code tokenizer)
@@ -137,35 +138,45 @@ def signatures(df: DataFrame, *, id_col: str, text_col: str, params: MinHashPara
 
 # ---------------------------------------------------------------------------------------------
 # 2. candidate edges
-def candidate_edges(sigs: DataFrame, *, id_col: str, hot_bucket_size: int) -> DataFrame:
+def candidate_edges(sigs: DataFrame, *, id_col: str, hot_bucket_size: int, label: str = "lsh") -> DataFrame:
     """Star edges (src, dst): each member of an LSH bucket linked to the bucket's smallest id.
 
     src > dst always; duplicates across bands removed. At most (members - 1) edges per bucket.
+    One partially-aggregated pass finds every bucket with two or more members and its smallest
+    id (most buckets are singletons); the members are then joined to that list. While it fits a
+    broadcast the join is map-side (no shuffle, no sort of the band rows); beyond that, buckets
+    with more than hot_bucket_size members still go by broadcast and the rest by a shuffle join,
+    so a 100k-member boilerplate bucket never lands on one task.
     """
     b = (sigs.where(F.col("bands").isNotNull())
          .select(F.col(id_col).alias("id"), F.posexplode("bands").alias("band", "bhash")))
-    # partial aggregation: a hot bucket is combined map-side, so its count costs no skew
-    stats = b.groupBy("band", "bhash").agg(F.min("id").alias("root"), F.count(F.lit(1)).alias("n"))
-    hot = stats.where(F.col("n") > hot_bucket_size).select("band", "bhash", "root")
-    hot = hot.localCheckpoint(eager=True)          # small: one row per hot bucket
-    n_hot = hot.count()
-    if n_hot:
-        log.info("[lsh] %d hot buckets (> %d members): star edges joined map-side", n_hot, hot_bucket_size)
-    hot_b = F.broadcast(hot)
-    hot_edges = b.join(hot_b, ["band", "bhash"]).select("id", "root")
-    rest = b.join(F.broadcast(hot.select("band", "bhash")), ["band", "bhash"], "left_anti") if n_hot else b
-    w = Window.partitionBy("band", "bhash")
-    rest_edges = rest.select("id", F.min("id").over(w).alias("root"))   # buckets here have <= hot size
-    return (hot_edges.unionByName(rest_edges)
-            .where(F.col("id") != F.col("root"))
+    multi = (b.groupBy("band", "bhash").agg(F.min("id").alias("root"), F.count(F.lit(1)).alias("n"))
+             .where(F.col("n") > 1).localCheckpoint(eager=True))
+    n_multi, n_hot = multi.agg(F.count(F.lit(1)), F.sum((F.col("n") > hot_bucket_size).cast("long"))).first()
+    n_hot = n_hot or 0
+    log.info("[%s] %d buckets with 2+ members, %d hot (> %d members)", label, n_multi, n_hot, hot_bucket_size)
+    roots = multi.select("band", "bhash", "root")
+    if n_multi <= _BROADCAST_BUCKETS:
+        pairs = b.join(F.broadcast(roots), ["band", "bhash"])
+    else:
+        hot = multi.where(F.col("n") > hot_bucket_size).select("band", "bhash", "root")
+        rest = b.join(F.broadcast(hot.select("band", "bhash")), ["band", "bhash"], "left_anti") if n_hot else b
+        pairs = (b.join(F.broadcast(hot), ["band", "bhash"])
+                 .unionByName(rest.join(multi.where(F.col("n") <= hot_bucket_size).select("band", "bhash", "root"),
+                                        ["band", "bhash"])))
+    return (pairs.where(F.col("id") != F.col("root"))
             .select(F.col("id").alias("src"), F.col("root").alias("dst"))
             .distinct())
+
+
+_BROADCAST_BUCKETS = 2_000_000      # (band, hash, root) rows joined map-side: ~50 MB at most
 
 
 # ---------------------------------------------------------------------------------------------
 # 3. verification
 def verify_exact(edges: DataFrame, sigs: DataFrame, docs: DataFrame, *, id_col: str, text_col: str,
-                 params: MinHashParams, tokenizer: str = "words", tokenizer_col: str | None = None) -> DataFrame:
+                 params: MinHashParams, tokenizer: str = "words", tokenizer_col: str | None = None,
+                 label: str = "lsh") -> DataFrame:
     """(src, dst, jaccard): the signature estimate where it is clear, exact Jaccard near the threshold.
 
     With 128 hashes the estimate's standard deviation at J = 0.7 is 0.04, so an estimate more than
@@ -182,8 +193,8 @@ def verify_exact(edges: DataFrame, sigs: DataFrame, docs: DataFrame, *, id_col: 
     unsure = est.where((F.col("jaccard") < t + m) & (F.col("jaccard") >= t - m)).select("src", "dst")
     n_all, n_unsure = est.agg(F.count(F.lit(1)), F.sum(((F.col("jaccard") < t + m) & (F.col("jaccard") >= t - m))
                                                          .cast("long"))).first()
-    log.info("[lsh] verification: %d candidate edges, %d within %.2f of the threshold checked on the texts",
-             n_all, n_unsure or 0, m)
+    log.info("[%s] verification: %d candidate edges, %d within %.2f of the threshold checked on the texts",
+             label, n_all, n_unsure or 0, m)
     checked = exact_jaccard(unsure, docs, id_col=id_col, text_col=text_col, params=params,
                             tokenizer=tokenizer, tokenizer_col=tokenizer_col)
     return clear.unionByName(checked)
@@ -328,13 +339,14 @@ def cluster_edges(spark: SparkSession, sigs: DataFrame, docs: DataFrame, *, id_c
     phase(spark, label, "LSH candidate edges")
     key = long_key(docs, id_col, label)      # docs: every id that can meet a key (a superset of sigs)
     s = sigs.select(key.alias("nid"), "bands", "signature")
-    edges = candidate_edges(s, id_col="nid", hot_bucket_size=params.hot_bucket_size).localCheckpoint(eager=True)
+    edges = candidate_edges(s, id_col="nid", hot_bucket_size=params.hot_bucket_size, label=label)
+    edges = edges.localCheckpoint(eager=True)
     log.info("[%s] %d candidate edges", label, edges.count())
     if params.verify:
         phase(spark, label, f"verification ({params.verify_method})")
         if params.verify_method == "exact":
             scored = verify_exact(edges, s, docs.withColumn("nid", key), id_col="nid", text_col=text_col,
-                                  params=params, tokenizer=tokenizer, tokenizer_col=tokenizer_col)
+                                  params=params, tokenizer=tokenizer, tokenizer_col=tokenizer_col, label=label)
         else:
             scored = verify_signature(edges, s, id_col="nid", num_perm=params.num_perm)
         edges = scored.where(F.col("jaccard") >= F.lit(params.threshold)).select("src", "dst")

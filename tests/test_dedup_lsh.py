@@ -15,7 +15,10 @@ def _sigs(spark, rows):
     return spark.createDataFrame(rows, "doc_id string, bands array<bigint>")
 
 
-def test_hot_buckets_get_star_edges_never_all_pairs(spark):
+@pytest.mark.parametrize("broadcast_buckets", [2_000_000, 0], ids=["broadcast", "shuffle"])
+def test_hot_buckets_get_star_edges_never_all_pairs(spark, monkeypatch, broadcast_buckets):
+    """Same star edges whether the multi-member buckets are broadcast or (past the limit) shuffled."""
+    monkeypatch.setattr(lsh, "_BROADCAST_BUCKETS", broadcast_buckets)
     n = 3000
     ids = [f"d{i:05d}" for i in range(n)]
     # band 0: one bucket of all 3000 (hot); band 1: 30 buckets of 100 (hot at size 50); band 2: pairs
