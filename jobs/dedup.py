@@ -63,11 +63,8 @@ class DedupConfig:
 
 
 @contextlib.contextmanager
-def _scan_settings(spark: SparkSession, max_bytes: int, max_records: int = 2000):
-    """Session confs for the stage's scans, restored afterwards.
-
-    Arrow batches are bounded by bytes too, so a run of huge documents cannot blow a Python worker.
-    """
+def _arrow_batches(spark: SparkSession, max_bytes: int, max_records: int = 2000):
+    """Bound Arrow batches by bytes too, so a run of huge documents cannot blow a Python worker."""
     keys = {"spark.sql.execution.arrow.maxBytesPerBatch": str(max_bytes),
             "spark.sql.execution.arrow.maxRecordsPerBatch": str(max_records)}
     old = {k: spark.conf.get(k, None) for k in keys}
@@ -183,7 +180,7 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
     src = tableio.first_existing(spark, config, cfg.input_tables)
 
     def body(ctx: StageRun) -> Counts:
-        with _scan_settings(spark, cfg.max_arrow_batch_bytes):
+        with _arrow_batches(spark, cfg.max_arrow_batch_bytes):
             raw = tableio.read_table(spark, config, src)
             docs = raw.select("doc_id", "dump", "text", "text_bytes", "language",
                               F.xxhash64(F.coalesce("text", F.lit(""))).alias("text_hash"),

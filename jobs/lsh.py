@@ -138,6 +138,9 @@ def signatures(df: DataFrame, *, id_col: str, text_col: str, params: MinHashPara
 
 # ---------------------------------------------------------------------------------------------
 # 2. candidate edges
+_BROADCAST_BUCKETS = 2_000_000      # (band, hash, root) rows joined map-side: ~50 MB at most
+
+
 def candidate_edges(sigs: DataFrame, *, id_col: str, hot_bucket_size: int, label: str = "lsh") -> DataFrame:
     """Star edges (src, dst): each member of an LSH bucket linked to the bucket's smallest id.
 
@@ -158,18 +161,13 @@ def candidate_edges(sigs: DataFrame, *, id_col: str, hot_bucket_size: int, label
     roots = multi.select("band", "bhash", "root")
     if n_multi <= _BROADCAST_BUCKETS:
         pairs = b.join(F.broadcast(roots), ["band", "bhash"])
-    else:
+    else:   # too many to broadcast: hot buckets still map-side, the rest by a shuffle join
         hot = multi.where(F.col("n") > hot_bucket_size).select("band", "bhash", "root")
         rest = b.join(F.broadcast(hot.select("band", "bhash")), ["band", "bhash"], "left_anti") if n_hot else b
-        pairs = (b.join(F.broadcast(hot), ["band", "bhash"])
-                 .unionByName(rest.join(multi.where(F.col("n") <= hot_bucket_size).select("band", "bhash", "root"),
-                                        ["band", "bhash"])))
+        pairs = b.join(F.broadcast(hot), ["band", "bhash"]).unionByName(rest.join(roots, ["band", "bhash"]))
     return (pairs.where(F.col("id") != F.col("root"))
             .select(F.col("id").alias("src"), F.col("root").alias("dst"))
             .distinct())
-
-
-_BROADCAST_BUCKETS = 2_000_000      # (band, hash, root) rows joined map-side: ~50 MB at most
 
 
 # ---------------------------------------------------------------------------------------------
