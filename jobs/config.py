@@ -26,6 +26,11 @@ class ConfigError(ValueError):
     """A config problem, one line naming the key."""
 
 
+def cache_dir() -> Path:
+    """Where scripts/setup.sh put the jars and KenLM binaries: $CORPUSMILL_CACHE or ~/.cache/corpusmill."""
+    return Path(os.environ.get("CORPUSMILL_CACHE") or "~/.cache/corpusmill").expanduser()
+
+
 @dataclass
 class StorageConfig:
     root: str                 # everything lives under here unless a path below is absolute / a URI
@@ -44,7 +49,7 @@ class SparkConfig:
     app_name: str
     driver_memory: str        # local mode only
     shuffle_partitions: int
-    jars_dir: str             # local jar cache filled by scripts/setup.sh (mvn); "" = $CORPUSMILL_JARS or ~/.cache/corpusmill/jars
+    jars_dir: str             # local jar cache filled by scripts/setup.sh (mvn); "" = $CORPUSMILL_JARS or <cache_dir>/jars
     conf: dict[str, str] = field(default_factory=dict)  # extra spark confs, never override spark-submit's
 
 

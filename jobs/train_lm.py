@@ -22,11 +22,10 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from jobs.config import Config, ConfigError, load_config
+from jobs import rootlock
+from jobs.config import Config, ConfigError, cache_dir, load_config
 
 log = logging.getLogger("corpusmill")
-
-DEFAULT_BIN_DIRS = ("~/.cache/corpusmill/bin",)
 
 
 # ---- where things are -----------------------------------------------------------------------------
@@ -37,8 +36,8 @@ def models_dir(config: Config) -> str:
 
 
 def kenlm_binaries(bin_dir: str = "") -> tuple[str, str]:
-    """Paths of lmplz and build_binary: bin_dir, $CORPUSMILL_KENLM_BIN, ~/.cache/corpusmill/bin, PATH."""
-    candidates = [bin_dir, os.environ.get("CORPUSMILL_KENLM_BIN", ""), *DEFAULT_BIN_DIRS]
+    """Paths of lmplz and build_binary: bin_dir, $CORPUSMILL_KENLM_BIN, <cache_dir>/bin, PATH."""
+    candidates = [bin_dir, os.environ.get("CORPUSMILL_KENLM_BIN", ""), str(cache_dir() / "bin")]
     for d in candidates:
         if not d:
             continue
@@ -50,7 +49,7 @@ def kenlm_binaries(bin_dir: str = "") -> tuple[str, str]:
     if lmplz and bb:
         return lmplz, bb
     raise ConfigError("longctx.lm.kenlm_bin_dir: KenLM's lmplz/build_binary not found "
-                      f"(looked in {bin_dir or '-'}, $CORPUSMILL_KENLM_BIN, {', '.join(DEFAULT_BIN_DIRS)}, PATH): "
+                      f"(looked in {bin_dir or '-'}, $CORPUSMILL_KENLM_BIN, {cache_dir() / 'bin'}, PATH): "
                       "run `bash scripts/build_kenlm.sh`")
 
 
@@ -223,6 +222,7 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--max-lines", type=int, help="reference lines to use at most (default longctx.lm.max_lines)")
     args = ap.parse_args(argv)
     config = load_config(args.conf, args.set)
+    rootlock.claim(config, "corpusmill train-lm")          # writes the models the longctx stage reads
     lm = config.longctx.lm
     out = args.out or models_dir(config)
     kenlm_binaries(lm.kenlm_bin_dir)  # fail before reading any text

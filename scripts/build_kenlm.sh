@@ -2,19 +2,15 @@
 # Build KenLM's lmplz and build_binary (needed by `corpusmill train-lm`) from the `kenlm` source
 # distribution on PyPI. Idempotent: does nothing when both binaries already run.
 #
-#   bash scripts/build_kenlm.sh [BIN_DIR]        (default: $CORPUSMILL_KENLM_BIN or ~/.cache/corpusmill/bin)
+#   bash scripts/build_kenlm.sh [BIN_DIR]        (default: $CORPUSMILL_KENLM_BIN or $CORPUSMILL_CACHE/bin, cache default ~/.cache/corpusmill)
 #
 # Env: PYTHON (a python with pip; default: the venv's or python3), KENLM_VERSION (default 0.3.0),
 #      CORPUSMILL_SKIP_APT=1 to skip the apt-get step (build deps already present).
 set -euo pipefail
 
-BIN_DIR="${1:-${CORPUSMILL_KENLM_BIN:-$HOME/.cache/corpusmill/bin}}"
+BIN_DIR="${1:-${CORPUSMILL_KENLM_BIN:-${CORPUSMILL_CACHE:-$HOME/.cache/corpusmill}/bin}}"
 KENLM_VERSION="${KENLM_VERSION:-0.3.0}"
-PYTHON="${PYTHON:-}"
-if [[ -z "$PYTHON" ]]; then
-  if [[ -x "$HOME/.cache/corpusmill/venv-probe/bin/python" ]]; then PYTHON="$HOME/.cache/corpusmill/venv-probe/bin/python"
-  else PYTHON="$(command -v python3)"; fi
-fi
+PYTHON="${PYTHON:-$(command -v python3)}"
 
 if [[ -x "$BIN_DIR/lmplz" && -x "$BIN_DIR/build_binary" ]]; then
   echo "kenlm binaries already in $BIN_DIR"
@@ -40,8 +36,9 @@ fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/kenlm-build.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 echo "downloading kenlm==$KENLM_VERSION source distribution from PyPI"
-"$PYTHON" -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
-  -d "$WORK" "kenlm==$KENLM_VERSION"
+# build isolation: pip fetches the sdist's own build requirements (setuptools, wheel) into a
+# throwaway environment, so any python with pip works, with or without `wheel` installed
+"$PYTHON" -m pip download --quiet --no-deps --no-binary kenlm -d "$WORK" "kenlm==$KENLM_VERSION"
 SDIST="$(ls "$WORK"/kenlm-*.tar.gz | head -1)"
 tar -xzf "$SDIST" -C "$WORK"
 SRC="$(find "$WORK" -maxdepth 1 -mindepth 1 -type d -name 'kenlm*' | head -1)"

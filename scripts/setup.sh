@@ -74,6 +74,9 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.deps" 2>/dev/null)" != "$DEPS
   for tool in spark-submit spark-class pyspark; do ln -sf "$DEPS/bin/$tool" "$VENV/bin/$tool" 2>/dev/null || true; done
   echo "$DEPS" > "$VENV/.deps"
 fi
+# the venv's python finds the jar and KenLM caches of this set-up, whatever CORPUSMILL_CACHE was
+SP="$("$VENV/bin/python" -c 'import sysconfig;print(sysconfig.get_paths()["purelib"])')"
+echo "import os; os.environ.setdefault('CORPUSMILL_CACHE', '$CACHE')" > "$SP/02-corpusmill-cache.pth"
 cat > "$VENV/bin/corpusmill" <<SH
 #!/usr/bin/env bash
 exec "$VENV/bin/python" -m jobs.cli "\$@"
@@ -83,19 +86,14 @@ chmod +x "$VENV/bin/corpusmill"
 "$VENV/bin/python" -m ipykernel install --prefix "$VENV" --name python3 >/dev/null 2>&1 || true
 
 # --- JVM jars --------------------------------------------------------------------------------
-JARS="$CACHE/jars"
-if ! ls "$JARS"/delta-spark_*.jar >/dev/null 2>&1; then
-  log "resolving Delta jars with Maven into $JARS"
-  (cd "$ROOT/jars" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$JARS" -DexcludeTransitive=true)
-fi
+bash "$ROOT/scripts/resolve_jars.sh" "$CACHE/jars"
 
 # --- git (code stage ingest of git repositories) ----------------------------------------------
 command -v git >/dev/null || bash "$ROOT/scripts/setup_code.sh"
 
 # --- KenLM binaries (lmplz, build_binary) -------------------------------------------------------
-if [ -f "$ROOT/scripts/build_kenlm.sh" ]; then
-  bash "$ROOT/scripts/build_kenlm.sh"
-fi
+# with the dependency venv's python: the system python3 may lack what pip needs to build an sdist
+PYTHON="$DEPS/bin/python" bash "$ROOT/scripts/build_kenlm.sh" "$CACHE/bin"
 
 log "ready: $VENV (deps: $DEPS)"
 cd "$ROOT"

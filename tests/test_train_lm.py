@@ -56,7 +56,7 @@ def test_cli_trains_from_a_table_into_the_configured_models_dir(spark, config, t
 
 
 def test_missing_kenlm_binaries_is_a_config_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(train_lm, "DEFAULT_BIN_DIRS", ())
+    monkeypatch.setenv("CORPUSMILL_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.delenv("CORPUSMILL_KENLM_BIN", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ConfigError, match=r"^longctx.lm.kenlm_bin_dir: .*scripts/build_kenlm.sh"):
