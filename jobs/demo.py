@@ -51,6 +51,15 @@ def funnel_rows(spark, config: Config, results) -> list[list]:
 
 
 def run_demo(config: Config, *, force: bool = False, progress=print) -> int:
+    """Holds the root's writer lock before the sample data and the session, so that this process
+    is the one that boots the embedded Derby metastore (jobs/session.py get_spark)."""
+    from jobs import rootlock
+
+    with rootlock.hold(config, "corpusmill demo"):
+        return _run_demo(config, force=force, progress=progress)
+
+
+def _run_demo(config: Config, *, force: bool, progress) -> int:
     from jobs.cli import print_rows
     from jobs.pipeline import available_stages, run_pipeline, stage_module
     from jobs.session import get_spark

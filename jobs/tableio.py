@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -40,15 +42,62 @@ def path_exists(spark: SparkSession, path: str) -> bool:
     return bool(fs.exists(p))
 
 
+class TableNotFound(FileNotFoundError):
+    """read_table of a table that does not exist (never written, or its first write never committed)."""
+
+
+# A Delta version is committed once its commit (NNNNNNNNNNNNNNNNNNNN.json) or a checkpoint of it sits in
+# _delta_log; temp files (.NNN.json.<uuid>.tmp), _staged_commits/ and _commits/ do not make a table.
+_COMMITTED = re.compile(r"^\d{20}\.(json|checkpoint(\.[^./]+)*\.(parquet|json))$")
+
+
+def _delta_committed(spark: SparkSession, path: str) -> bool:
+    """True when the Delta log at path holds a committed version (one or two cheap FS calls as a rule)."""
+    log_dir, fs = _hadoop_path(spark, path.rstrip("/") + "/_delta_log")
+    jvm = spark.sparkContext._jvm
+    if fs.exists(jvm.org.apache.hadoop.fs.Path(log_dir, "00000000000000000000.json")):
+        return True                       # version 0 is kept until a checkpoint lets the log be cleaned
+    if not fs.exists(log_dir):
+        return False
+    if fs.exists(jvm.org.apache.hadoop.fs.Path(log_dir, "_last_checkpoint")):
+        return True                       # written only after a checkpoint of a committed version
+    return any(_COMMITTED.match(s.getPath().getName()) for s in fs.listStatus(log_dir))
+
+
 def table_exists(spark: SparkSession, config: Config, name: str) -> bool:
+    """A table exists once a write to it has committed: a Delta version in _delta_log (Parquet: _SUCCESS).
+
+    A folder without one (files of a first write that was killed before its commit) is not a table:
+    readers treat it as absent and the next write of the table removes it (`recover_half_created`).
+    """
     path = config.table_path(name)
     if config.storage.table_format == "delta":
-        return path_exists(spark, path + "/_delta_log")
+        return _delta_committed(spark, path)
     return path_exists(spark, path + "/_SUCCESS")
+
+
+def recover_half_created(spark: SparkSession, config: Config, name: str) -> bool:
+    """Remove the table's folder if it exists without a committed version; True when it did.
+
+    Only an interrupted first write leaves such a folder (later writes add files next to a committed
+    version, which readers ignore until their commit), and one run writes a storage root at a time, so
+    nothing else can be writing it.
+    """
+    path = config.table_path(name)
+    p, fs = _hadoop_path(spark, path)
+    if not fs.exists(p) or table_exists(spark, config, name):
+        return False
+    fs.delete(p, True)
+    log.warning("[tableio] removed half-created table %s at %s (no committed version; left by an interrupted run)",
+                name, path)
+    return True
 
 
 def read_table(spark: SparkSession, config: Config, name: str, version: int | None = None) -> DataFrame:
     path = config.table_path(name)
+    if not table_exists(spark, config, name):
+        raise TableNotFound(f"table {name} does not exist at {path} (no committed version): run the stage that "
+                            f"writes it first (corpusmill run)")
     if config.storage.table_format == "delta":
         reader = spark.read.format("delta")
         if version is not None:
@@ -95,6 +144,7 @@ def write_table(
     """
     df = conform(df, table)
     path = config.table_path(table.name)
+    recover_half_created(spark, config, table.name)
     fmt = config.storage.table_format
     writer = df.write.mode(mode)
     if table.partition_by:
@@ -138,10 +188,14 @@ def register(spark: SparkSession, config: Config, name: str) -> None:
         return
     db, path = config.storage.database, config.table_path(name)
     fmt = config.storage.table_format
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+    if not spark.catalog.databaseExists(db):     # Hive logs an ERROR trace for IF NOT EXISTS on an existing one
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS `{db}`")
     full = f"`{db}`.`{name}`"
     if spark.catalog.tableExists(f"{db}.{name}"):
-        loc = spark.sql(f"DESCRIBE TABLE EXTENDED {full}").where("col_name = 'Location'").first()
+        try:
+            loc = spark.sql(f"DESCRIBE TABLE EXTENDED {full}").where("col_name = 'Location'").first()
+        except Exception:  # noqa: BLE001 - an entry over a folder that is no table (any more): replace it
+            loc = None
         if loc is not None and loc[1].rstrip("/").removeprefix("file:") == path.rstrip("/").removeprefix("file:"):
             if fmt == "parquet":
                 spark.sql(f"REFRESH TABLE {full}")
@@ -153,15 +207,33 @@ def register(spark: SparkSession, config: Config, name: str) -> None:
 
 
 def register_views(spark: SparkSession, config: Config) -> list[str]:
-    """Make every pipeline table queryable by bare name in this session (catalog or temp views)."""
+    """Make every pipeline table queryable by bare name in this session (catalog or temp views).
+
+    A session without the persistent catalog gets temp views; when a catalog is configured (a derby
+    root opened read-only while its writer holds the metastore: jobs/session.py) it also gets views
+    `<database>.<table>` in its in-memory catalog, so the names that work with the metastore work here.
+    """
     names = list_tables(spark, config)
+    db = config.storage.database
     if _catalog_on(spark, config):
         for n in names:
             register(spark, config, n)
-        spark.sql(f"USE `{config.storage.database}`")
+        if spark.catalog.databaseExists(db):     # a new store has no database yet
+            spark.sql(f"USE `{db}`")
         return names
     for n in names:
         read_table(spark, config, n).createOrReplaceTempView(n)
+    if config.storage.catalog != "none" and names:
+        try:
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+        except Exception as e:  # noqa: BLE001 - e.g. a read-only warehouse: bare names still work
+            log.warning("tables are available by bare name only (could not create database %s: %s)",
+                        db, str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+            return names
+        fmt = config.storage.table_format
+        for n in names:
+            spark.sql(f"CREATE OR REPLACE VIEW `{db}`.`{n}` AS SELECT * FROM {fmt}.`{config.table_path(n)}`")
+        spark.sql(f"USE `{db}`")
     return names
 
 
