@@ -79,6 +79,9 @@ class CodeConfig:
     ingest_batch_files: int           # files per Arrow batch when reading a source
     partitions: int = 0               # tasks for per-file work; 0 = spark.shuffle_partitions
 
+    def __post_init__(self) -> None:
+        _validate(self)      # at config load time: a bad value fails before Spark starts
+
 
 # ---- configuration checks ------------------------------------------------------------------------
 def _validate(cfg: CodeConfig) -> None:

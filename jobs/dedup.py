@@ -54,6 +54,9 @@ class DedupConfig:
     incremental: bool = True                      # reuse stored signatures (else recompute all)
     max_arrow_batch_bytes: int = 64 << 20         # Arrow batch size cap (10 MB documents stay bounded)
 
+    def __post_init__(self) -> None:
+        self.validate()      # at config load time: a bad value fails before Spark starts
+
     def validate(self) -> None:
         if not self.input_tables:
             raise ConfigError("dedup.input_tables: expected at least one table name")

@@ -104,17 +104,34 @@ def _java_summary(e: BaseException) -> str | None:
         return None
 
 
-def describe(e: BaseException, config=None) -> tuple[str, str]:
-    """(kind, one-line message) for the CLI's `corpusmill: <kind>: <message>`."""
+def _kind(e: BaseException) -> str | None:
+    """The CLI's name for a failure the user can act on; None for an unexpected one."""
+    from pyspark.errors import AnalysisException
+
+    from jobs.config import ConfigError
     from jobs.session import MissingJarsError
 
+    for cls, kind in ((ConfigError, "config error"), (MissingJarsError, "missing jars"),
+                      (FileNotFoundError, "missing input"), (AnalysisException, "sql error")):
+        if isinstance(e, cls):
+            return kind
+    return getattr(e, "cli_kind", None)       # e.g. the storage root's writer lock: "storage root busy"
+
+
+def is_known(e: BaseException) -> bool:
+    """A failure with a one-line remedy (exit code 2), not a bug or a crash (exit code 1)."""
+    return is_disk_full(e) or _kind(e) is not None
+
+
+def describe(e: BaseException, config=None) -> tuple[str, str]:
+    """(kind, one-line message) for the CLI's `corpusmill: <kind>: <message>`."""
     if is_disk_full(e):
         return "disk full", disk_full_message(config)
-    if isinstance(e, MissingJarsError):
-        kind = "missing jars"
+    kind = _kind(e) or type(e).__name__
+    if kind == "sql error":
+        text = getattr(e, "getMessage", lambda: _text(e))() or _text(e)
     else:
-        kind = type(e).__name__
-    text = _java_summary(e) or _text(e)
+        text = _java_summary(e) or _text(e)
     lines = text.strip().splitlines()
     return kind, lines[0] if lines else ""
 
@@ -122,4 +139,6 @@ def describe(e: BaseException, config=None) -> tuple[str, str]:
 def summary(e: BaseException, config=None) -> str:
     """The `runs.error` text of a failed stage: 'Kind: first line'."""
     kind, msg = describe(e, config)
-    return f"{'DiskFull' if kind == 'disk full' else kind}: {msg}"[:500]
+    names = {"disk full": "DiskFull", "config error": "ConfigError", "missing jars": "MissingJars",
+             "missing input": "MissingInput", "sql error": "SqlError"}
+    return f"{names.get(kind, kind)}: {msg}"[:500]

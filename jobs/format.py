@@ -64,9 +64,29 @@ class TextSourceConfig:
 
 
 @dataclass
+class InputTextConfig:
+    """How `--input` JSONL/Parquet files are read (configured text sources carry their own settings)."""
+
+    source_type: str             # stored in documents.source_type
+    dump: str                    # stored in documents.dump ("" = the source_type)
+    fields: dict[str, str]       # our name -> source field
+
+
+# --input files with these endings are text sources; anything else is read as WARC/ARC
+TEXT_SUFFIXES = ((".jsonl.gz", "jsonl"), (".jsonl", "jsonl"), (".parquet", "parquet"))
+
+
+def text_format_of(path: str) -> str | None:
+    """jsonl | parquet for a path or glob naming text files, None for WARC/ARC."""
+    low = path.lower().rstrip("/")
+    return next((fmt for suffix, fmt in TEXT_SUFFIXES if low.endswith(suffix)), None)
+
+
+@dataclass
 class FormatConfig:
     inputs: list[str]
     text_sources: list[TextSourceConfig]
+    input_text: InputTextConfig
     dump_id: str
     warc_library: str
     html_max_bytes: int
@@ -95,8 +115,8 @@ def validate(cfg: FormatConfig) -> None:
         raise ConfigError(f"format.max_bad_char_ratio: must be within 0..1, got {cfg.max_bad_char_ratio}")
     if cfg.split_bytes < 0:
         raise ConfigError(f"format.split_bytes: must be >= 0 (0 = never split), got {cfg.split_bytes}")
-    for i, src in enumerate(cfg.text_sources):
-        key = f"format.text_sources[{i}]"
+    for i, src in enumerate([*cfg.text_sources, TextSourceConfig("", "jsonl", **asdict(cfg.input_text))]):
+        key = f"format.text_sources[{i}]" if i < len(cfg.text_sources) else "format.input_text"
         if src.format not in ("jsonl", "parquet"):
             raise ConfigError(f"{key}.format: expected jsonl or parquet, got {src.format!r}")
         if not src.source_type:
@@ -433,15 +453,30 @@ def _expand(spark, key: str, pattern: str) -> list[tuple[str, int]]:
     return files
 
 
+def _input_patterns(config: Config, inputs: list[str] | None) -> list[tuple[str, str]]:
+    """(key, absolute pattern) of the WARC/text inputs: `--input` replaces format.inputs."""
+    if inputs:
+        return [(f"--input[{i}]", p if "://" in p else os.path.abspath(os.path.expanduser(p)))
+                for i, p in enumerate(inputs)]
+    return [(f"format.inputs[{i}]", config.path(p)) for i, p in enumerate(config.format.inputs)]
+
+
+def text_sources(config: Config, inputs: list[str] | None) -> list[TextSourceConfig]:
+    """The configured text sources, then one per `--input` pattern that names JSONL/Parquet files."""
+    cfg: FormatConfig = config.format
+    extra = [TextSourceConfig(pat, fmt, **asdict(cfg.input_text))
+             for _, pat in _input_patterns(config, inputs) if inputs and (fmt := text_format_of(pat))]
+    return [*cfg.text_sources, *extra]
+
+
 def plan_tasks(spark, config: Config, inputs: list[str] | None) -> tuple[list[dict], list[str], str]:
     """(tasks, input patterns, fingerprint): one task per file, or per byte range of a big .warc.gz."""
     cfg: FormatConfig = config.format
-    if inputs:
-        warc_pats = [(f"--input[{i}]", p if "://" in p else os.path.abspath(os.path.expanduser(p)))
-                     for i, p in enumerate(inputs)]
-    else:
-        warc_pats = [(f"format.inputs[{i}]", config.path(p)) for i, p in enumerate(cfg.inputs)]
-    text_pats = [(f"format.text_sources[{i}].path", config.path(s.path)) for i, s in enumerate(cfg.text_sources)]
+    given = _input_patterns(config, inputs)
+    warc_pats = [(k, p) for k, p in given if not (inputs and text_format_of(p))]
+    text_keys = [f"format.text_sources[{i}].path" for i in range(len(cfg.text_sources))]
+    text_keys += [k for k, p in given if inputs and text_format_of(p)]
+    text_pats = [(k, config.path(s.path)) for k, s in zip(text_keys, text_sources(config, inputs))]
     patterns = [p for _, p in warc_pats + text_pats]
     files, fp = fingerprint_files(spark, patterns) if patterns else ([], "")
     tasks: list[dict] = []
@@ -466,7 +501,7 @@ def plan_tasks(spark, config: Config, inputs: list[str] | None) -> tuple[list[di
     return tasks, patterns, fp
 
 
-def outcomes_frame(spark, config: Config, tasks: list[dict]):
+def outcomes_frame(spark, config: Config, tasks: list[dict], inputs: list[str] | None = None):
     """The outcome rows of every task, computed by Python workers file by file (one task per partition)."""
     from pyspark.sql import functions as F
 
@@ -478,7 +513,7 @@ def outcomes_frame(spark, config: Config, tasks: list[dict]):
         extract=asdict(ExtractOptions(html_max_bytes=cfg.html_max_bytes, extract_timeout_s=cfg.extract_timeout_s,
                                       min_text_chars=cfg.min_text_chars, max_bad_char_ratio=cfg.max_bad_char_ratio,
                                       trafilatura=asdict(cfg.trafilatura))),
-        text_sources=[asdict(s) for s in cfg.text_sources],
+        text_sources=[asdict(s) for s in text_sources(config, inputs)],
     )
     task_ddl = "kind string, path string, source int, start bigint, end bigint, content binary"
     # empty files never reach Spark's file sources (they skip them): the driver hands them over as b""
@@ -529,7 +564,7 @@ def run(spark, config: Config, *, force: bool = False, inputs: list[str] | None 
     def body(ctx: StageRun) -> Counts:
         ctx.describe(f"extract {len(tasks)} file tasks")
         staging = config.path(config.storage.tmp).rstrip("/") + f"/format-staging/{ctx.run_id}"
-        outcomes_frame(spark, config, tasks).write.mode("overwrite").parquet(staging)
+        outcomes_frame(spark, config, tasks, inputs).write.mode("overwrite").parquet(staging)
         try:
             out = spark.read.parquet(staging)
             rows_in = out.count()

@@ -56,7 +56,7 @@ class CoherenceConfig:
 
 @dataclass
 class LMConfig:
-    kenlm_bin_dir: str             # where lmplz/build_binary are; "" = $CORPUSMILL_KENLM_BIN, ~/.cache/corpusmill/bin, PATH
+    kenlm_bin_dir: str             # where lmplz/build_binary are; "" = $CORPUSMILL_KENLM_BIN, $CORPUSMILL_CACHE/bin, PATH
     vocab_size: int
     order: int
     memory: str                    # lmplz -S
@@ -83,6 +83,9 @@ class LongCtxConfig:
     causal_lm: CausalTrainConfig
     thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        validate(self)       # at config load time: a bad value fails before Spark starts
+
 
 # ---- config checks ---------------------------------------------------------------------------------
 def _check_selector(key: str, where: str) -> None:
@@ -92,9 +95,8 @@ def _check_selector(key: str, where: str) -> None:
                           f"<source_type>/<language>)")
 
 
-def validate(config: Config) -> None:
+def validate(c: LongCtxConfig) -> None:
     """Every longctx config problem, as one ConfigError naming the key, before any Spark job."""
-    c = config.longctx
     if c.length_unit not in ("bytes", "tokens"):
         raise ConfigError(f"longctx.length_unit: expected bytes or tokens, got {c.length_unit!r}")
     if "*" not in c.min_length:
@@ -125,22 +127,29 @@ def validate(config: Config) -> None:
         raise ConfigError("longctx.coherence.stride_tokens / max_chunks / longctx.batch_rows: must be positive")
 
 
-def check_models(config: Config) -> str:
+def check_models(config: Config, spark: SparkSession | None = None) -> str:
     """The models dir, after checking every configured language has its two model files and, with the
-    causal_lm coherence scorer, that its causal LM can be loaded."""
+    causal_lm coherence scorer, that its causal LM can be loaded. Models on another file system
+    (s3a://, hdfs://) are shipped to every node first, so without a session they are checked later."""
     from jobs.train_lm import models_dir
+    from udfs.model_files import is_remote, ship
     from udfs.perplexity import model_paths
 
     d = models_dir(config)
+    causal = causal_spec(config) if config.longctx.coherence.scorer == "causal_lm" else None
+    if spark is None and (is_remote(d) or (causal and is_remote(causal.model))):
+        return d
+    for remote in [m for m in (d, causal.model if causal else "") if is_remote(m)]:
+        ship(spark, remote)
     for lang in config.longctx.languages:
         for p in model_paths(d, lang):
             if not p.is_file():
                 raise ConfigError(f"longctx.languages: model file {p} for {lang!r} not found; build it with "
                                   f"`corpusmill train-lm --lang {lang} --text FILE` (or set longctx.models_dir)")
-    if config.longctx.coherence.scorer == "causal_lm":
+    if causal is not None:
         from udfs.causal_lm import check_model
 
-        check_model(causal_spec(config), "longctx.coherence.model")
+        check_model(causal, "longctx.coherence.model")
     return d
 
 
@@ -267,8 +276,8 @@ def compute_signals(spark: SparkSession, config: Config, candidates: DataFrame, 
 
 
 def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None, run_id=None) -> StageResult:
-    validate(config)
-    models_dir = check_models(config)
+    validate(config.longctx)
+    models_dir = check_models(config, spark)
     c = config.longctx
     src_name = tableio.first_existing(spark, config, c.input_tables)
 
@@ -391,7 +400,7 @@ def borderline_cli(argv: list[str]) -> int:
     setup_logging()
     try:
         config = load_config(args.conf, args.set)
-        validate(config)
+        validate(config.longctx)
     except ConfigError as e:
         print(f"corpusmill: config error: {e}", file=sys.stderr)
         return 2

@@ -21,7 +21,7 @@ from jobs.safety import (checked_spec, complete_thresholds, model_fingerprint, p
 from jobs.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
 from schemas import pretrain as pretrain_schema
 from schemas import quality_signals as signals_schema
-from udfs.classify import ClassifierSpec, score_column
+from udfs.classify import ClassifierSpec, check_settings, score_column
 
 log = logging.getLogger("corpusmill")
 
@@ -44,6 +44,12 @@ class QualityConfig:
     advertisement_label: str                # the advertisement model's positive label
     disfluent_label: str                    # the fluency model's label for disfluent text
     thresholds: dict[str, QualityThresholds]  # `default` (complete) + per-language overrides
+
+    def __post_init__(self) -> None:
+        # value checks at config load time; models are checked when a run starts (check)
+        complete_thresholds(self.thresholds, QualityThresholds, "quality.thresholds")
+        check_settings(self.advertisement, "quality.advertisement")
+        check_settings(self.fluency, "quality.fluency")
 
 
 def check(config: Config) -> tuple[ClassifierSpec, ClassifierSpec]:

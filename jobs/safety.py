@@ -27,7 +27,8 @@ from jobs.config import Config, ConfigError
 from jobs.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
 from schemas import safe as safe_schema
 from schemas import safety_signals as signals_schema
-from udfs.classify import ClassifierSpec, check_model, model_labels, score_column
+from udfs.classify import ClassifierSpec, check_model, check_settings, model_labels, score_column
+from udfs.model_files import in_hub_cache, is_hub_id
 
 log = logging.getLogger("corpusmill")
 
@@ -63,6 +64,14 @@ class SafetyConfig:
     pornography_label: str                  # the pornography model's positive label
     thresholds: dict[str, SafetyThresholds]  # `default` (complete) + per-language overrides (en, zh, ...)
 
+    def __post_init__(self) -> None:
+        # value checks at config load time; models and lists are checked when a run starts (check)
+        if self.domain_lookup not in ("broadcast", "join"):
+            raise ConfigError(f"safety.domain_lookup: expected broadcast or join, got {self.domain_lookup!r}")
+        complete_thresholds(self.thresholds, SafetyThresholds, "safety.thresholds")
+        check_settings(self.toxicity, "safety.toxicity")
+        check_settings(self.pornography, "safety.pornography")
+
 
 # ---- helpers shared with the quality stage -------------------------------------------------------
 def resolve_model(config: Config, model: str) -> str:
@@ -74,8 +83,10 @@ def resolve_model(config: Config, model: str) -> str:
         return under_models
     if os.path.exists(model):
         return os.path.abspath(model)
-    if model.count("/") == 1 and not model.startswith("."):
-        return model            # looks like a hub id (org/name)
+    if is_hub_id(model) and ("/" in model or in_hub_cache(model)):
+        # `org/name` (check_model looks in the cache, then on the hub), or a bare `name` such as `gpt2`
+        # that is in the Hugging Face cache; other bare names are model folders under storage.models
+        return model
     return under_models         # not there: check_model says so, naming the key
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
-from jobs.config import Config
+from jobs.config import Config, cache_dir
 
 log = logging.getLogger("corpusmill")
 
@@ -26,8 +27,8 @@ def under_spark_submit() -> bool:
 
 
 def jars_dir(config: Config) -> Path:
-    d = config.spark.jars_dir or os.environ.get("CORPUSMILL_JARS") or "~/.cache/corpusmill/jars"
-    return Path(d).expanduser()
+    d = config.spark.jars_dir or os.environ.get("CORPUSMILL_JARS")
+    return Path(d).expanduser() if d else cache_dir() / "jars"
 
 
 def local_jars(config: Config) -> list[str]:
@@ -41,11 +42,53 @@ def local_jars(config: Config) -> list[str]:
     return jars
 
 
-def get_spark(config: Config, app_name: str | None = None):
+def read_only_catalog(config: Config, read_only: bool | None = None) -> bool:
+    """Whether a session for config must leave the embedded Derby metastore alone (see get_spark)."""
+    if read_only is not None:
+        return read_only
+    from jobs import rootlock
+
+    return not rootlock.held_here(config)
+
+
+_metastores_checked: set[str] = set()
+
+
+def recover_half_created_metastore(config: Config) -> bool:
+    """Remove the embedded Derby metastore (storage.catalog derby) if its creation was interrupted.
+
+    Derby writes `service.properties` last when it creates a database; a folder without it (a run
+    killed during the store's first catalog registration) makes every later boot fail with XBM0A /
+    XBM0J, and Derby's own advice is to delete it. It holds no entry yet, so nothing is lost; the
+    tables are registered again as they are written. Checked once per process, before the first
+    catalog statement (get_spark, before a session that boots the metastore); True when it removed one.
+    """
+    if config.storage.catalog != "derby":
+        return False
+    db = config.path("metastore_db")
+    if "://" in db.removeprefix("file://") or db in _metastores_checked:
+        return False
+    _metastores_checked.add(db)
+    folder = Path(db.removeprefix("file://"))
+    if not folder.is_dir() or (folder / "service.properties").exists():
+        return False
+    shutil.rmtree(folder)
+    log.warning("removed half-created Derby metastore at %s (no service.properties; left by an "
+                "interrupted run); tables are registered again as they are written", folder)
+    return True
+
+
+def get_spark(config: Config, app_name: str | None = None, read_only: bool | None = None):
     """Return the active session or build one.
 
     Local: master, driver memory, jars, warehouse and shuffle partitions come from config.
     spark-submit: the master and every conf given there win; we only add what is unset.
+
+    With storage.catalog derby only the process holding the root's writer lock (jobs/rootlock.py)
+    boots the embedded metastore: Derby admits one JVM, so a reader (sql, tables, report, a notebook)
+    that booted it would block the next run, or fail while a run holds it. Every other session is
+    read-only (read_only=None decides so; True/False forces it): an in-memory catalog, where
+    tableio.register_views exposes the tables as views by bare name and as <database>.<table>.
     """
     from pyspark import SparkConf
     from pyspark.sql import SparkSession
@@ -67,8 +110,17 @@ def get_spark(config: Config, app_name: str | None = None):
         "spark.ui.showConsoleProgress": "false",
     }
     builder = SparkSession.builder
-    if config.storage.catalog == "derby":
-        # embedded metastore: one per storage root, shared by every later session on this root
+    if config.storage.catalog == "derby" and read_only_catalog(config, read_only):
+        log.info("storage.catalog derby: reading %s without the metastore (only the run holding the root's writer "
+                 "lock boots it); tables are views", config.path(config.storage.warehouse))
+        wanted["spark.sql.catalogImplementation"] = "in-memory"
+    elif config.storage.catalog == "derby":
+        # embedded metastore: one per storage root, booted by the root's writer; Derby stays booted as long as
+        # this JVM lives, so the writer lock is kept (one more level, never released) until the process exits
+        from jobs import rootlock
+
+        rootlock.acquire(config, "spark session with the derby metastore")
+        recover_half_created_metastore(config)
         wanted["spark.sql.catalogImplementation"] = "hive"
         wanted["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
             f"jdbc:derby:;databaseName={config.path('metastore_db')};create=true")
@@ -76,6 +128,12 @@ def get_spark(config: Config, app_name: str | None = None):
     elif config.storage.catalog == "hive":
         wanted["spark.sql.catalogImplementation"] = "hive"
         wanted["spark.hadoop.hive.metastore.uris"] = config.storage.metastore_uri
+    quiet = os.environ.get("CORPUSMILL_SPARK_LOG_LEVEL", "WARN") == "WARN"
+    if quiet and LOG4J2_CONF.is_file():
+        # from the JVM's start, so start-up warnings (native library, loopback host) are filtered too
+        opts = wanted.get("spark.driver.extraJavaOptions")
+        wanted["spark.driver.extraJavaOptions"] = " ".join(
+            x for x in (opts, f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}") if x)
     wanted.update(config.spark.conf)          # the user's extra confs win over our defaults
     if under_spark_submit():
         from pyspark import SparkContext
@@ -108,11 +166,27 @@ def get_spark(config: Config, app_name: str | None = None):
     spark = builder.getOrCreate()
     level = os.environ.get("CORPUSMILL_SPARK_LOG_LEVEL", "WARN")
     spark.sparkContext.setLogLevel(level)
-    if not under_spark_submit() and level == "WARN":
-        _quiet_task_failure_logs(spark)
+    if level == "WARN":
+        _quiet(spark, quiet_loggers() + ([] if under_spark_submit() else list(TASK_FAILURE_LOGGERS)))
     ckpt = config.path(config.storage.tmp) + "/checkpoints"
     spark.sparkContext.setCheckpointDir(ckpt)
+    if spark.sparkContext.uiWebUrl:
+        log.info("Spark UI: %s", spark.sparkContext.uiWebUrl)       # once: a session is built once per process
     return spark
+
+
+LOG4J2_CONF = Path(__file__).resolve().parent.parent / "conf" / "log4j2.properties"
+
+
+def quiet_loggers() -> list[str]:
+    """The JVM loggers conf/log4j2.properties silences below ERROR (re-applied to a running JVM, e.g.
+    spark-submit's, where the file could not be given at start)."""
+    if not LOG4J2_CONF.is_file():
+        return []
+    props = dict(ln.split("=", 1) for ln in LOG4J2_CONF.read_text().splitlines() if "=" in ln and not ln.startswith("#"))
+    props = {k.strip(): v.strip() for k, v in props.items()}
+    return [props[f"{k[:-5]}.name"] for k, v in props.items()
+            if k.startswith("logger.") and k.endswith(".level") and v == "error" and f"{k[:-5]}.name" in props]
 
 
 # Loggers that print a failed task's whole Java trace to the console (once per logger, so a full disk
@@ -128,11 +202,12 @@ TASK_FAILURE_LOGGERS = (
 )
 
 
-def _quiet_task_failure_logs(spark) -> None:
+def _quiet(spark, names: list[str]) -> None:
+    """Raise these JVM loggers to FATAL (no console output) in the running JVM."""
     try:
         jvm = spark.sparkContext._jvm
         fatal = jvm.org.apache.logging.log4j.Level.FATAL
-        for name in TASK_FAILURE_LOGGERS:
+        for name in names:
             jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(name, fatal)
     except Exception as e:  # noqa: BLE001 - another logging backend: keep Spark's default output
         log.debug("could not quiet task-failure loggers: %s", e)

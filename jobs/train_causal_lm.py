@@ -22,7 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
+from jobs import rootlock
 from jobs.config import Config, ConfigError, load_config
+from udfs.model_files import is_hub_id
 
 log = logging.getLogger("corpusmill")
 EOS = "<|endoftext|>"
@@ -56,7 +58,7 @@ class CausalTrainConfig:
 
 def default_model_dir(config: Config) -> str:
     """longctx.coherence.model resolved: "" = <storage.models>/causal-lm; a relative path is under
-    storage.root; an `org/name` that is not a local path stays a hub id."""
+    storage.root; a hub id (`name` or `org/name`) that is not a local path stays a hub id."""
     m = config.longctx.coherence.model
     if not m:
         return config.path(config.storage.models).rstrip("/") + "/causal-lm"
@@ -64,7 +66,7 @@ def default_model_dir(config: Config) -> str:
     if os.path.isabs(p) or "://" in p:
         return p
     local = config.path(p)
-    if os.path.exists(local) or m.count("/") != 1 or m.startswith("."):
+    if os.path.exists(local) or not is_hub_id(m):
         return local
     return m
 
@@ -205,6 +207,7 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--max-chars", type=int, help="reference characters (default longctx.causal_lm.max_chars)")
     args = ap.parse_args(argv)
     config = load_config(args.conf, args.set)
+    rootlock.claim(config, "corpusmill train-causal-lm")   # writes the model the longctx stage reads
     t = config.longctx.causal_lm
     from dataclasses import replace
 

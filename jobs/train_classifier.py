@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from jobs import rootlock
 from jobs.config import Config, ConfigError, load_config
 
 log = logging.getLogger("corpusmill")
@@ -471,6 +472,7 @@ def cli(argv: list[str]) -> int:
     args = ap.parse_args(argv)
 
     config = load_config(args.conf, args.set)
+    rootlock.claim(config, "corpusmill train-classifier")   # writes models and classifier_metrics
     c = _section(config)
     settings = TrainSettings.from_config(c)
     over = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size", "max_length", "patience",
@@ -563,6 +565,8 @@ def classify_cli(argv: list[str]) -> int:
 
     from jobs.session import get_spark
 
+    if args.out_table:
+        rootlock.claim(config, "corpusmill classify")      # writes a table under the storage root
     spark = get_spark(config, app_name="corpusmill-classify")
     df = read_input(spark, config, args.input, args.format)
     if args.text_col not in df.columns:

@@ -26,7 +26,7 @@ def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo") / "store"
     p = _cli(root, "demo", timeout=3000)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-5000:]
-    return root, p.stdout
+    return root, p.stdout + p.stderr
 
 
 def test_demo_runs_every_stage_and_writes_the_report(demo):
@@ -37,6 +37,19 @@ def test_demo_runs_every_stage_and_writes_the_report(demo):
         assert f"] {stage}: success" in out, out[-3000:]
     report = next(ln for ln in out.splitlines() if ln.startswith("report: "))[8:]
     assert Path(report).exists() and "<img" in Path(report).read_text()
+
+
+def test_demo_log_is_quiet(demo):
+    """Progress and the user's warnings only: Spark's catalog and start-up chatter is filtered, the UI
+    address is printed once, and no Java stack trace reaches the console."""
+    _, out = demo
+    lines = out.splitlines()
+    assert sum("Spark UI: http" in ln for ln in lines) == 1
+    for noise in ("CreateNamespaceExec", "Hive SerDe", "NativeCodeLoader", "HiveConf", "RetryingHMSHandler",
+                  "resolves to a loopback address", "\tat org.apache"):
+        assert not any(noise in ln for ln in lines), noise
+    warns = [ln for ln in lines if " WARN " in ln]
+    assert len(warns) <= 5, warns
 
 
 def test_runs_add_up_and_every_document_is_accounted_for(demo):
@@ -80,3 +93,55 @@ def test_notebooks_execute_against_the_demo_tables(demo, name, monkeypatch):
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+# ---- README examples: every `corpusmill` line of a fenced block runs against the demo's tables -------------
+ILLUSTRATIVE = "<!-- illustrative"   # a block marked so needs the user's own data: its lines are only parsed
+
+
+def readme_commands() -> list[tuple[str, bool]]:
+    """(command line, illustrative) for each `corpusmill ...` line in README.md's fenced blocks."""
+    out, in_block, marked, prev = [], False, False, ""
+    for line in (ROOT / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            in_block = not in_block
+            marked = in_block and prev.startswith(ILLUSTRATIVE)
+        elif in_block and line.startswith("corpusmill "):
+            out.append((line.split(" #", 1)[0].strip(), marked))
+        if line.strip():
+            prev = line.strip()
+    return out
+
+
+def test_readme_lists_commands_both_ways():
+    cmds = readme_commands()
+    assert any(not ill for _, ill in cmds) and any(ill for _, ill in cmds), cmds
+
+
+def _readme_conf(root: Path) -> Path:
+    conf = root.parent / "my.yaml"
+    conf.write_text(f"storage:\n  root: {root}\nspark:\n  master: local[2]\n  driver_memory: 3g\n"
+                    f"  shuffle_partitions: 4\ndemo:\n  pages_per_dump: 40\n")
+    return conf
+
+
+def test_readme_examples_run(demo):
+    """Runnable lines run for real (exit 0); illustrative ones go through the real parser and config loader."""
+    import shlex
+
+    from jobs import cli
+    from jobs.config import load_config
+
+    root, _ = demo
+    conf = _readme_conf(root)
+    for line, illustrative in readme_commands():
+        argv = shlex.split(line)[1:]
+        if illustrative:
+            argv = [a.replace("my.yaml", str(conf)) for a in argv]
+            if argv[0] in cli.TOOLS:
+                continue                       # a tool parses its own flags; its --help runs in a runnable block
+            args = cli.build_parser().parse_args(argv)
+            load_config(args.conf, args.set)    # unknown keys and bad values fail here
+            continue
+        p = _cli(root, *argv, timeout=900)
+        assert p.returncode == 0, (line, p.stdout[-2000:], p.stderr[-3000:])

@@ -71,13 +71,39 @@ def test_config_file_missing(tmp_path):
 def test_missing_delta_jars(tmp_path):
     empty = tmp_path / "jars"
     empty.mkdir()
-    p = _cli("sql", *_base(tmp_path / "store"), "--set", f"spark.jars_dir={empty}", "SELECT 1")
-    assert p.returncode == 1
-    assert p.stderr.strip() == (
-        f"corpusmill: missing jars: Delta jars not found in {empty}: run `bash scripts/setup.sh` (resolves them "
-        f"with mvn from jars/pom.xml), set CORPUSMILL_JARS, or use spark-submit --packages "
-        f"io.delta:delta-spark_4.2_2.13:4.4.0,io.delta:delta-storage:4.4.0")
-    assert "Traceback" not in p.stderr
+    expected = (f"corpusmill: missing jars: Delta jars not found in {empty}: run `bash scripts/setup.sh` (resolves "
+                f"them with mvn from jars/pom.xml), set CORPUSMILL_JARS, or use spark-submit --packages "
+                f"io.delta:delta-spark_4.2_2.13:4.4.0,io.delta:delta-storage:4.4.0")
+    jars = ["--set", f"spark.jars_dir={empty}"]
+    # every verb that starts Spark says it in the same one line, the tool verbs included
+    for verb in (["sql", "SELECT 1"], ["tables"], ["report"], ["export", "--out", str(tmp_path / "out")]):
+        p = _cli(verb[0], *_base(tmp_path / "store"), *jars, *verb[1:])
+        assert (p.returncode, p.stderr.strip()) == (2, expected), verb
+        assert "Traceback" not in p.stderr
+
+
+def test_unknown_stage_fails_before_spark(tmp_path):
+    root = tmp_path / "store"
+    p = _cli("run", *_base(root), "--stages", "format,bogus")
+    assert p.returncode == 2
+    assert p.stderr.strip() == ("corpusmill: config error: --stages: unknown stage 'bogus' (stages, in order: "
+                                "format, rules, dedup, safety, quality, longctx, code)")
+    assert not root.exists()                       # no session was built (it creates the storage root)
+
+
+@pytest.mark.parametrize("override, line", [
+    ("dedup.minhash.threshold=1.5", "dedup.minhash.threshold: expected a number in (0, 1], got 1.5"),
+    ("code.max_tokens=10", "code.max_tokens: must be at least 256, got 10"),
+    ("longctx.length_unit=lines", "longctx.length_unit: expected bytes or tokens, got 'lines'"),
+    ("safety.domain_lookup=hash", "safety.domain_lookup: expected broadcast or join, got 'hash'"),
+    ("quality.fluency.device=tpu", "quality.fluency: device 'tpu' unknown (one of auto, cpu, cuda)"),
+])
+def test_value_out_of_range_fails_at_load_time(tmp_path, override, line):
+    """A bad value of a late stage fails the run at once, not after the earlier stages ran."""
+    root = tmp_path / "store"
+    p = _cli("run", *_base(root), "--set", override)
+    assert (p.returncode, p.stderr.strip()) == (2, f"corpusmill: config error: {line}")
+    assert not root.exists()
 
 
 # ---- errors found by a stage before its first Spark job ---------------------------------------------
@@ -96,7 +122,7 @@ def test_input_glob_matches_nothing(spark, tmp_path, capsys):
 
 def test_upstream_table_missing(spark, tmp_path, capsys):
     rc, line = _main(capsys, "run", *_base(tmp_path), "--stages", "rules")
-    assert (rc, line) == (1, f"corpusmill: FileNotFoundError: none of the input tables ['documents'] exist under "
+    assert (rc, line) == (2, f"corpusmill: missing input: none of the input tables ['documents'] exist under "
                              f"{tmp_path}/warehouse: run the earlier stages first (corpusmill run)")
 
 
@@ -197,7 +223,7 @@ def test_disk_full_is_one_line_and_recorded(spark, tmp_path, tiny_disk):
     root = tiny_disk / "store"
     p = _cli("run", *_base(root), "--set", "format.inputs=[]", "--stages", "format", "--set",
              f"format.text_sources=[{{path: {src}, format: jsonl, source_type: book}}]", timeout=600)
-    assert p.returncode == 1, p.stderr[-3000:]
+    assert p.returncode == 2, p.stderr[-3000:]
     line = _last_line(p.stderr)
     assert line.startswith(f"corpusmill: disk full: no space left on device (storage.root {root}: "), line
     assert line.endswith(DISK_FULL_TAIL), line

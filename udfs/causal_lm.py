@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from jobs.config import ConfigError
 from udfs.coherence import ChunkScore, CoherenceResult
+from udfs.model_files import is_hub_id, is_remote, local_path
 
 log = logging.getLogger("corpusmill")
 
@@ -60,16 +61,16 @@ def check_model(spec: CausalLMSpec, key: str) -> None:
     if spec.precision not in PRECISIONS:
         raise ConfigError(f"{key}: precision {spec.precision!r} unknown (one of {', '.join(PRECISIONS)})")
     hint = "build one with `corpusmill train-causal-lm --text FILE` (or set longctx.coherence.model)"
-    path = os.path.expanduser(spec.model)
+    path = local_path(spec.model)
     if not spec.model:
         raise ConfigError(f"{key}: no causal LM given; {hint}")
     if os.path.isdir(path):
         if not os.path.isfile(os.path.join(path, "config.json")):
             raise ConfigError(f"{key}: {spec.model} has no config.json (not a Hugging Face model directory); {hint}")
         return
-    if "://" in path:
-        return                                       # remote directory: the executors read it
-    if os.path.isabs(path) or spec.model.count("/") != 1:
+    if is_remote(spec.model) and not os.path.isdir(path):
+        return                                       # not shipped yet (longctx ships it when the run starts)
+    if not is_hub_id(spec.model):
         raise ConfigError(f"{key}: model directory {spec.model} not found; {hint}")
     try:                                             # a hub id: local cache, or the hub if allowed
         from transformers import AutoConfig
@@ -132,7 +133,7 @@ def load(spec: CausalLMSpec):
     """(tokenizer, model, device, dtype) for spec.model, loaded once per process."""
     from udfs.classify import resolve_device, resolve_precision
 
-    path = os.path.expanduser(spec.model)
+    path = local_path(spec.model)
     key = (os.path.abspath(path) if os.path.exists(path) else spec.model, spec.device, spec.precision)
     with _LOCK:
         hit = _LOADED.get(key)

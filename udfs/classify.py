@@ -24,6 +24,7 @@ from typing import Iterator
 import pandas as pd
 
 from jobs.config import ConfigError
+from udfs.model_files import hub_offline, in_hub_cache, is_hub_id, is_remote, local_path, ship
 
 log = logging.getLogger("corpusmill")
 
@@ -54,7 +55,16 @@ class ClassifierSpec:
 
 # ---- validation (driver side, before any Spark job) -----------------------------------------------
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+def check_settings(spec: ClassifierSpec, key: str) -> None:
+    """The inference settings' values (config load time: no file system, no model)."""
+    if spec.strategy not in STRATEGIES:
+        raise ConfigError(f"{key}: strategy {spec.strategy!r} unknown (one of {', '.join(STRATEGIES)})")
+    if spec.device not in DEVICES:
+        raise ConfigError(f"{key}: device {spec.device!r} unknown (one of {', '.join(DEVICES)})")
+    if spec.precision not in PRECISIONS:
+        raise ConfigError(f"{key}: precision {spec.precision!r} unknown (one of {', '.join(PRECISIONS)})")
+    if spec.max_length < 8 or spec.batch_size < 1 or spec.max_chunks < 1:
+        raise ConfigError(f"{key}: max_length must be >= 8, batch_size and max_chunks >= 1")
 
 
 def check_model(spec: ClassifierSpec, key: str) -> None:
@@ -66,33 +76,19 @@ def check_model(spec: ClassifierSpec, key: str) -> None:
     """
     if not spec.model:
         raise ConfigError(f"{key}: no model given (a local model directory or a Hugging Face hub id)")
-    if spec.strategy not in STRATEGIES:
-        raise ConfigError(f"{key}: strategy {spec.strategy!r} unknown (one of {', '.join(STRATEGIES)})")
-    if spec.device not in DEVICES:
-        raise ConfigError(f"{key}: device {spec.device!r} unknown (one of {', '.join(DEVICES)})")
-    if spec.precision not in PRECISIONS:
-        raise ConfigError(f"{key}: precision {spec.precision!r} unknown (one of {', '.join(PRECISIONS)})")
-    if spec.max_length < 8 or spec.batch_size < 1 or spec.max_chunks < 1:
-        raise ConfigError(f"{key}: max_length must be >= 8, batch_size and max_chunks >= 1")
+    check_settings(spec, key)
     model = os.path.expanduser(spec.model)
     if os.path.isdir(model):
         if not os.path.isfile(os.path.join(model, "config.json")):
             raise ConfigError(f"{key}: model directory {spec.model} has no config.json "
                               f"(not a Hugging Face model directory; train one with `corpusmill train-classifier`)")
         return
-    if "://" in model:
-        return  # a remote directory: executors read it; nothing to check from here
-    is_hub_id = (_HUB_ID.match(spec.model) is not None and spec.model.count("/") == 1
-                 and not os.path.exists(os.path.dirname(model)))
-    if is_hub_id:
-        try:
-            from huggingface_hub import try_to_load_from_cache
-
-            if isinstance(try_to_load_from_cache(spec.model, "config.json"), str):
-                return                                   # in the local Hugging Face cache
-        except Exception:  # noqa: BLE001 - a malformed id is simply not cached
-            pass
-        if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
+    if is_remote(model):
+        return  # a directory on another file system: score_column ships it to every node first
+    if is_hub_id(spec.model):
+        if in_hub_cache(spec.model):
+            return
+        if hub_offline():
             raise ConfigError(f"{key}: model directory {spec.model} not found, and as a hub id it is not in "
                               f"the local Hugging Face cache (HF_HUB_OFFLINE is set)")
         try:
@@ -325,7 +321,7 @@ def _set_threads(spec: ClassifierSpec) -> None:
 
 def _load(model: str, device: str, precision: str):
     """(tokenizer, model, device, dtype), loaded once per process for each model/device/precision."""
-    path = os.path.expanduser(model)
+    path = local_path(model)
     key = (os.path.abspath(path) if os.path.exists(path) else model, device, precision)
     with _LOCK:
         hit = _LOADED.get(key)
@@ -358,7 +354,7 @@ def model_labels(spec: ClassifierSpec) -> list[str]:
     """Label names from the model's config.json (driver side, no weights loaded)."""
     from transformers import AutoConfig
 
-    cfg = AutoConfig.from_pretrained(os.path.expanduser(spec.model))
+    cfg = AutoConfig.from_pretrained(local_path(spec.model))
     return [str(cfg.id2label.get(i, f"LABEL_{i}")) for i in range(cfg.num_labels)]
 
 
@@ -392,7 +388,10 @@ def score_column(df, text_col: str, spec: ClassifierSpec, out_col: str, *, key: 
     from pyspark.sql.functions import pandas_udf
     from pyspark.sql.types import DoubleType, MapType, StringType
 
-    check_model(spec, key or f"classifier for column {out_col}")
+    key = key or f"classifier for column {out_col}"
+    check_model(spec, key)
+    if is_remote(spec.model):
+        check_model(ClassifierSpec(**{**spec.__dict__, "model": ship(df.sparkSession, spec.model)}), key)
     _warn_driver_gpu(df, spec)
     spec = ClassifierSpec(**{**spec.__dict__, "model": _abs_if_local(spec.model)})
 

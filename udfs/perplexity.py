@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from udfs.model_files import local_path
+
 # ---- CCNet normalization -------------------------------------------------------------------------
 _UNICODE_PUNCT = {
     "，": ",", "。": ". ", "、": ",", "„": '"', "”": '"', "“": '"', "«": '"', "»": '"', "１": '"',
@@ -89,7 +91,7 @@ class ModelMissing(FileNotFoundError):
 
 def model_paths(models_dir: str, lang: str) -> tuple[Path, Path]:
     """Where `corpusmill train-lm` puts a language's models: <dir>/<lang>.sp.model, <dir>/<lang>.arpa.bin."""
-    d = Path(models_dir)
+    d = Path(local_path(models_dir))
     return d / f"{lang}.sp.model", d / f"{lang}.arpa.bin"
 
 
@@ -122,7 +124,7 @@ _CACHE: dict[tuple[str, str], LanguageModel] = {}
 
 def load_model(models_dir: str, lang: str) -> LanguageModel:
     """Load (once per process) the SentencePiece + KenLM models of lang from models_dir."""
-    key = (os.path.abspath(models_dir), lang)
+    key = (os.path.abspath(local_path(models_dir)), lang)
     if key not in _CACHE:
         import kenlm
         import sentencepiece as spm
