@@ -37,7 +37,7 @@ def setup_logging(verbose: bool = False) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    for noisy in ("py4j", "jieba", "trafilatura", "htmldate", "urllib3", "filelock"):
+    for noisy in ("py4j", "jieba", "trafilatura", "htmldate", "urllib3", "filelock", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # pyspark logs every failed query as a JSON line (the CLI prints the error once, as one line);
     # huggingface_hub logs each retry of an unreachable hub (the model check reports the outcome)

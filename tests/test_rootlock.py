@@ -58,9 +58,9 @@ def test_lock_names_its_holder_and_dies_with_it(config):
 
 
 def test_non_local_root_locks_a_local_file_keyed_by_its_uri(config_factory, tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CORPUSMILL_CACHE", str(tmp_path / "cache"))
     a, b = config_factory("storage.root=s3a://bucket/a"), config_factory("storage.root=s3a://bucket/b")
-    assert rootlock.lock_file(a).parent == tmp_path / "home" / ".cache" / "corpusmill" / "locks"
+    assert rootlock.lock_file(a).parent == tmp_path / "cache" / "locks"
     assert rootlock.lock_file(a) != rootlock.lock_file(b)
     with rootlock.hold(a, "s3 writer"):
         assert rootlock.held_here(a) and not rootlock.held_here(b)
