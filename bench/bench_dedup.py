@@ -1,8 +1,8 @@
 """Benchmark + accuracy of the `dedup` stage vs datatrove's four-stage MinHash on the same JSONL corpus.
 
-    flock /tmp/corpusmill-bench.lock python bench/bench_dedup.py --docs 100000 --repeats 3 --cold
-    flock /tmp/corpusmill-bench.lock python bench/bench_dedup.py --docs 3000 --accuracy   # + brute force P/R
-    flock /tmp/corpusmill-bench.lock python bench/bench_dedup.py --docs 100000 --boilerplate 100000 --no-peer
+    python bench/bench_dedup.py --docs 100000 --repeats 3 --cold
+    python bench/bench_dedup.py --docs 3000 --accuracy   # + brute force P/R
+    python bench/bench_dedup.py --docs 100000 --boilerplate 100000 --no-peer
 
 What runs: the corpus (udfs.dedup_eval.generate: lognormal ~300-word documents, about 40% planted
 near duplicates of earlier documents over two dumps; --boilerplate N adds N copies of one ~300-word
@@ -40,10 +40,9 @@ start to its last commit (the Spark session itself is started before the clock):
 A corpusmill run's CPU seconds are the stage's own (the untimed load excluded); its peak RSS is the
 highest sampled while the stage runs (the JVM keeps the heap the load grew).
 
-Results, 2026-11-28 (session 4), 100k, the current code, one invocation, the three alternating
-(log /tmp/bb_100k_s4.log):
+Results at 100k, the current code, one invocation, the three systems alternating (local[2], 2 cores):
 
-    flock /tmp/corpusmill-bench.lock python bench/bench_dedup.py --docs 100000 --repeats 3 --cold
+    python bench/bench_dedup.py --docs 100000 --repeats 3 --cold
 
   system            median s  docs/s  runs (s)              CPU s  peak RSS
   corpusmill (warm)     79.9   1,252  91.5, 79.9, 62.6        153  3.70 GiB
@@ -60,14 +59,14 @@ Results, 2026-11-28 (session 4), 100k, the current code, one invocation, the thr
   Candidate edges now join each bucket member to the list of 2+-member buckets (broadcast) instead
   of a window over all band rows: 2.9 s vs 4.7 s on the 100k signatures, median of 3, same process.
 
-Results, 2026-11-28 (session 3), code at 34ab963 (before the candidate-edge change), where run 0
+Results with the previous candidate-edge join (a window over every band row), where run 0
 followed the JSONL -> Delta load in the same JVM (warm) and later runs were cold; CPU s and peak
 RSS there are the whole child process:
 
-    flock /tmp/corpusmill-bench.lock python bench/bench_dedup.py --docs 10000 --repeats 3
-    flock /tmp/corpusmill-bench.lock python bench/bench_dedup.py --docs 100000 --repeats 2
-    flock /tmp/corpusmill-bench.lock python bench/bench_dedup.py --docs 300000 --driver-memory 4g
-    flock /tmp/corpusmill-bench.lock python bench/bench_dedup.py --docs 1000000 --no-peer --driver-memory 4g
+    python bench/bench_dedup.py --docs 10000 --repeats 3
+    python bench/bench_dedup.py --docs 100000 --repeats 2
+    python bench/bench_dedup.py --docs 300000 --driver-memory 4g
+    python bench/bench_dedup.py --docs 1000000 --no-peer --driver-memory 4g
 
   docs       system      median s  docs/s  runs (s)             CPU s  peak RSS
   10,000     corpusmill      60.9     164  40.2, 60.9, 61.1       128  5.18 GiB
@@ -82,7 +81,7 @@ RSS there are the whole child process:
   ratio corpusmill/datatrove docs/s: 10k 0.85x wall (0.79x per CPU second), 100k 4.85x wall
   (4.13x per CPU second), 300k 8.91x wall (7.81x per CPU second); 1M ~10.5x against the linear
   projection (a projection, not a measurement). At 10k the fixed cost (Spark jobs, Delta commits
-  of 3 tables, the first UDF pass) decides; session 4, --docs 2000: 49.7 s warm vs datatrove 20.1 s.
+  of 3 tables, the first UDF pass) decides; --docs 2000 --cold --accuracy: 49.7 s warm vs datatrove 20.1 s.
   datatrove grows slightly faster than linearly (100k -> 300k: 3.3x the time).
   100k phases (median): signatures 29.9 s, join 5.7, exact groups 5.4, LSH 10.3, verification 5.4,
   components (incl. the exact-Jaccard texts) 13.5, keep rule + write dedup 9.7, write deduped +

@@ -2,7 +2,7 @@
 (the ceiling), the full long-context signal UDF, and coherence tokens/s (KenLM + cache, and the
 causal LM through Spark beside a plain loop).
 
-    flock /tmp/corpusmill-bench.lock python bench/bench_longctx.py [--docs 40] [--repeats 3] [--cores 2]
+    python bench/bench_longctx.py [--docs 40] [--repeats 3] [--cores 2]
         [--models DIR] [--causal-model DIR_OR_HUB_ID] [--device auto|cpu|cuda] [--skip-kenlm]
 
 --causal-model: default a demo-size model trained here (longctx.causal_lm demo sizes). Causal-LM

@@ -25,7 +25,7 @@ Per stage it records the wall time (from the `runs` table) and the peak resident
 0.2 s from /proc: the Python driver, the JVM (driver + local executors) and the Python workers
 separately, and their sum. Results: bench/results/pipeline-<N>.json.
 
-    flock /tmp/corpusmill-bench.lock .venv/bin/python bench/bench_pipeline.py --docs 10000 \\
+    .venv/bin/python bench/bench_pipeline.py --docs 10000 \\
         --models /path/to/models        # optional: reuse demo models (else the demo trains them)
     .venv/bin/python bench/bench_pipeline.py --project 1000000   # linear projection from the result files
 """

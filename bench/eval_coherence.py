@@ -1,6 +1,6 @@
 """Evaluation: ROC AUC of the causal-LM coherence signal, coherent vs shuffled real Wikipedia text.
 
-    flock /tmp/corpusmill-bench.lock python bench/eval_coherence.py [--steps N] [--model DIR_OR_HUB_ID] [--set K=V]
+    python bench/eval_coherence.py [--steps N] [--model DIR_OR_HUB_ID] [--set K=V]
 
 Split as tests/test_longctx_eval.py does: wikitext-2 valid articles shuffled with seed 0, the first 30
 train the small causal LM (unless --model is given), the other 30 are the coherent documents, and
