@@ -216,7 +216,7 @@ class TreeRSS(Sampler):
 
 
 # ---- the run --------------------------------------------------------------------------------------
-def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int):
+def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, overrides=()):
     from jobs.config import load_config
 
     sources = [{"path": str(corpus / d / "*.jsonl.gz"), "format": "jsonl", "source_type": "web", "dump": d,
@@ -230,7 +230,7 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int):
     import yaml
 
     path.write_text(yaml.safe_dump(conf, allow_unicode=True))
-    return load_config(str(path))
+    return load_config(str(path), list(overrides))
 
 
 def run_bench(args) -> dict:
@@ -250,7 +250,7 @@ def run_bench(args) -> dict:
           f"generated in {gen['seconds']:.0f}s", flush=True)
     if args.models:
         shutil.copytree(args.models, root / "models", dirs_exist_ok=True)
-    config = bench_config(root, work / "corpus", args.driver_memory, args.partitions)
+    config = bench_config(root, work / "corpus", args.driver_memory, args.partitions, args.set)
     spark = get_spark(config)
     stages = [s for s in (args.stages.split(",") if args.stages else available_stages())]
     for name in stages:      # demo assets: blocklists, models (skipped when --models gave them), code repos
@@ -290,7 +290,7 @@ def run_bench(args) -> dict:
             row["stage_seconds"] = round((r["ended_at"] - r["started_at"]).total_seconds(), 1)
     docs_in = next((r["rows_in"] for r in per_stage if r["stage"] == "format"), n)
     failed = [r["stage"] for r in per_stage if r["status"] != "success"]
-    result = dict(docs=n, seed=args.seed, text_mb=round(gen["text_bytes"] / 1e6, 1), master="local[2]",
+    result = dict(docs=n, seed=args.seed, overrides=list(args.set), text_mb=round(gen["text_bytes"] / 1e6, 1), master="local[2]",
                   driver_memory=args.driver_memory, shuffle_partitions=args.partitions, cpus=os.cpu_count(),
                   load_average_at_end=os.getloadavg(),
                   generated_seconds=round(gen["seconds"], 1), total_seconds=round(total, 1),
@@ -298,7 +298,7 @@ def run_bench(args) -> dict:
                   docs_per_second=round(docs_in / total, 1), failed_stages=failed, stages=per_stage,
                   finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"pipeline-{n}.json"          # written before stopping Spark (a slow stop loses nothing)
+    out = RESULTS / f"pipeline-{n}{args.tag}.json"   # written before stopping Spark (a slow stop loses nothing)
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"[bench] wrote {out}", flush=True)
     spark.stop()
@@ -313,7 +313,8 @@ def project(target: int) -> None:
     a projection, printed as such, never a measurement.
     """
     files = sorted(RESULTS.glob("pipeline-*.json"))
-    runs = sorted((json.loads(f.read_text()) for f in files), key=lambda r: r["docs"])
+    runs = sorted((r for r in (json.loads(f.read_text()) for f in files) if not r.get("overrides")),
+                  key=lambda r: r["docs"])             # default-config runs only
     if not runs:
         raise SystemExit("no measured runs (bench/results/pipeline-*.json) to project from")
     hi = runs[-1]
@@ -364,6 +365,9 @@ def main(argv=None) -> int:
     ap.add_argument("--driver-memory", default="4g")
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--keep-tables", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="config override, e.g. safety.toxicity.cascade=false (repeatable)")
+    ap.add_argument("--tag", default="", help="suffix of the result file (pipeline-<N><tag>.json)")
     ap.add_argument("--generate-only", action="store_true")
     ap.add_argument("--project", type=int, metavar="N", help="print a projection to N docs from the result files")
     args = ap.parse_args(argv)

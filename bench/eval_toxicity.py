@@ -1,6 +1,7 @@
 """Toxicity classifier vs. two baselines on real data (English and Chinese), same held-out splits.
 
-    bench/eval_toxicity.py [--lang en,zh] [--train-rows N] [--max-length L] [--epochs E] [--out-json F]
+    bench/eval_toxicity.py [--lang en,zh] [--train-rows N] [--max-length L] [--epochs E] [--runtimes torch,int8,onnx] [--reuse]
+                           [--backbone-en NAME] [--backbone-zh NAME] [--freeze-embeddings] [--multihead N] [--out-json F]
 
 English: davidson-hate-offensive (hate speech or offensive = toxic, neither = clean); a stratified 20%
 of it (seed 0) is held out as the test split. Chinese: cold-chinese-offensive, train.csv to train,
@@ -9,9 +10,15 @@ dev.csv as the test split (the snapshot has no test.csv). Methods, all scored on
      lexicons for zh); toxic when hits >= k, k in 1..5 chosen for F1 on the training split;
   2. TF-IDF + logistic regression (word 1-2-grams for English, character 1-3-grams for Chinese),
      trained on the same training rows as the fine-tune (and, for reference, on the whole training split);
-  3. the fine-tuned classifier (jobs.train_classifier.train, offline MiniLM-L6 backbone by default),
-     scored through udfs.classify.Scorer (the code the Spark stage runs).
-F1 is the toxic class's F1 (macro F1 is printed too). CPU only: training is subsampled (--train-rows).
+  3. the first-pass model alone (udfs/cheap_model.py: hashed word 1-2-grams + char 1-3-grams, LR),
+     fitted by train-classifier on the same training rows;
+  4. the fine-tuned encoder alone (jobs.train_classifier.train_heads; MiniLM-L6 for English, the
+     packaged multilingual-e5-small for Chinese by default), per CPU runtime (torch fp32, int8, onnx);
+  5. the cascade: the first pass everywhere, the encoder inside the band chosen on the validation split.
+Everything is scored through udfs.classify.Scorer (the code the Spark stages run) in this process with
+--threads torch threads; "to encoder" is the share of test documents the encoder scored.
+F1 is the toxic class's F1 (macro F1 is printed too). --multihead N also trains toxicity together with
+the demo's generated pornography / advertisement / fluency labels (N each) and scores its toxicity head.
 """
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jobs.train_classifier import TrainSettings, classification_metrics, stratified_split, train  # noqa: E402
+from jobs.train_classifier import TrainSettings, classification_metrics, stratified_split, train_heads  # noqa: E402
 
 DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 LABELS = ["clean", "toxic"]
@@ -132,23 +139,61 @@ def tfidf_baseline(train_recs, test_recs, lang: str, seed: int = 0) -> dict:
     return out
 
 
-# ---- the fine-tuned classifier ---------------------------------------------------------------------------
+# ---- the fine-tuned classifier and its cascade ------------------------------------------------------------
 
-def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backbone: str | None = None) -> dict:
-    """Fine-tune, then score the test split with the inference code the Spark stage runs."""
-    from udfs.classify import ClassifierSpec, get_scorer
-
-    m = train(train_recs, out_dir, settings, backbone=backbone)
+def _timed(fn, texts):
     t0 = time.monotonic()
-    scorer = get_scorer(ClassifierSpec(out_dir, max_length=settings.max_length, batch_size=64, device="cpu"))
-    probs = scorer.score([t for t, _ in test_recs])
-    secs = time.monotonic() - t0
-    pred = [max(p, key=p.get) for p in probs]
-    out = f1_summary([g for _, g in test_recs], pred)
-    out.update(train_rows=m["train_rows"], validation_rows=m["validation_rows"], best_epoch=m["best_epoch"],
-               steps=m["steps"], train_seconds=m["seconds"], score_seconds=round(secs, 1),
-               validation_macro_f1=m["validation"]["macro_f1"], settings=m["settings"])
+    out = fn(texts)
+    return out, len(texts) / max(time.monotonic() - t0, 1e-9)
+
+
+def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backbone: str | None = None,
+             runtimes=("torch", "int8", "onnx"), extra_tasks: dict | None = None, reuse: bool = False) -> dict:
+    """Fine-tune (one head, or toxicity plus extra_tasks' heads), then score the test split with the code
+    the Spark stages run (udfs.classify.Scorer): the encoder alone per CPU runtime, the first pass alone,
+    and the cascade with the band chosen on the validation split."""
+    from udfs import cascade
+    from udfs.classify import ClassifierSpec, Target, get_scorer
+
+    tasks = {"toxicity": train_recs, **(extra_tasks or {})}
+    done = Path(out_dir, "metrics.json")
+    if reuse and done.is_file() and Path(out_dir, "heads.json").is_file():
+        m = json.loads(done.read_text())                              # --reuse: score the model trained before
+    else:
+        m = train_heads(tasks, out_dir, settings, backbone=backbone)
+    hm = m["heads"]["toxicity"]
+    texts, gold = [t for t, _ in test_recs], [g for _, g in test_recs]
+    out = {"train_rows": hm["train_rows"], "validation_rows": hm["validation_rows"], "best_epoch": m["best_epoch"],
+           "steps": m["steps"], "train_seconds": m["seconds"], "heads": sorted(tasks),
+           "validation_macro_f1": hm["validation"]["macro_f1"], "band": hm.get("cascade", {}).get("band"),
+           "validation_cascade": hm.get("cascade"), "settings": m["settings"]}
+    for rt in runtimes:
+        scorer = get_scorer(ClassifierSpec(out_dir, head="toxicity", max_length=settings.max_length, batch_size=64,
+                                           device="cpu", runtime=rt))
+        scorer.score(texts[:64])                                     # load / export outside the timing
+        probs, rate = _timed(scorer.score, texts)
+        out[f"encoder_{rt}"] = {**f1_summary(gold, [max(p, key=p.get) for p in probs]), "docs_per_s": rate}
+    ref = out.get("encoder_torch", out[f"encoder_{runtimes[0]}"])["f1"]
+    best = max(runtimes, key=lambda rt: out[f"encoder_{rt}"]["docs_per_s"] if out[f"encoder_{rt}"]["f1"] >= ref - 0.005
+               else -1)
+    out["fastest_runtime_within_0.005"] = best
+    scorer = get_scorer(ClassifierSpec(out_dir, head="toxicity", max_length=settings.max_length, batch_size=64,
+                                       device="cpu", runtime=best))
+    for name, band in (("first_pass", cascade.EMPTY), ("cascade", [])):
+        spec = ClassifierSpec(out_dir, head="toxicity", max_length=settings.max_length, batch_size=64, device="cpu",
+                              runtime=best, band=band)
+        res, rate = _timed(lambda x: scorer.score_targets(x, [Target(spec, "toxic", "p", "by")]), texts)
+        pred = ["toxic" if p >= 0.5 else "clean" for p in res["p"]]
+        out[name] = {**f1_summary(gold, pred), "docs_per_s": rate,
+                     "share_to_encoder": sum(1 for d in res["by"] if d == "bert") / max(1, len(texts))}
     return out
+
+
+def generated_tasks(n: int, seed: int = 0) -> dict:
+    """The demo's generated labels for the other three heads (pornography, advertisement, fluency)."""
+    from jobs import samplegen
+
+    return {task: samplegen.classifier_examples(task, seed, n) for task in ("pornography", "advertisement", "fluency")}
 
 
 def run_lang(lang: str, args) -> dict:
@@ -161,20 +206,27 @@ def run_lang(lang: str, args) -> dict:
     if not args.finetune_only:
         res["wordlist"] = wordlist_baseline(train_sub, test, lang)
         res["tfidf_same_rows"] = tfidf_baseline(train_sub, test, lang, args.seed)
-        res["tfidf_full_train"] = tfidf_baseline(train_all, test, lang, args.seed)
+        if len(train_sub) != len(train_all):
+            res["tfidf_full_train"] = tfidf_baseline(train_all, test, lang, args.seed)
     res["baseline_seconds"] = round(time.monotonic() - t, 1)
+    backbone = (args.backbone_zh if lang == "zh" else args.backbone_en) or None
     s = TrainSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length,
                       patience=args.patience, evals_per_epoch=args.evals_per_epoch, validation_share=0.1,
-                      seed=args.seed, threads=args.threads, extend_vocab=args.extend_vocab)
-    res["finetuned"] = finetune(train_sub, test, str(Path(args.model_dir) / f"toxicity-{lang}"), s,
-                                args.backbone or None)
+                      seed=args.seed, threads=args.threads, extend_vocab=args.extend_vocab,
+                      freeze_embeddings=args.freeze_embeddings)
+    res["backbone"] = backbone or "MiniLM-L6"
+    res["finetuned"] = finetune(train_sub, test, str(Path(args.model_dir) / f"toxicity-{lang}"), s, backbone,
+                                tuple(args.runtimes.split(",")), reuse=args.reuse)
+    if args.multihead:
+        res["multihead"] = finetune(train_sub, test, str(Path(args.model_dir) / f"multihead-{lang}"), s, backbone,
+                                    ("torch",), generated_tasks(args.multihead))
     return res
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lang", default="en,zh")
-    ap.add_argument("--train-rows", type=int, default=4000, help="fine-tuning rows (stratified sample); 0 = all")
+    ap.add_argument("--train-rows", type=int, default=0, help="fine-tuning rows (stratified sample); 0 = all")
     ap.add_argument("--test-rows", type=int, default=0, help="test rows (stratified sample); 0 = whole split")
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=2)
@@ -184,7 +236,13 @@ def main(argv=None) -> int:
     ap.add_argument("--evals-per-epoch", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--backbone", default="")
+    ap.add_argument("--backbone-en", default="", help="English backbone ('' = MiniLM-L6)")
+    ap.add_argument("--backbone-zh", default="multilingual-e5-small", help="Chinese backbone ('' = MiniLM-L6)")
+    ap.add_argument("--freeze-embeddings", action="store_true", help="keep token embeddings fixed")
+    ap.add_argument("--runtimes", default="torch,int8,onnx", help="CPU runtimes to score the test split with")
+    ap.add_argument("--reuse", action="store_true", help="score the models a previous run left in --model-dir")
+    ap.add_argument("--multihead", type=int, default=0,
+                    help="also train toxicity + three generated heads (N examples each) and score toxicity")
     ap.add_argument("--extend-vocab", type=int, default=0, help="add up to N [UNK] characters as new tokens")
     ap.add_argument("--model-dir", default="/tmp/corpusmill-eval-toxicity")
     ap.add_argument("--finetune-only", action="store_true", help="skip the baselines (another setting, same split)")
@@ -197,17 +255,29 @@ def main(argv=None) -> int:
         return 2
     results = [run_lang(lang.strip(), args) for lang in args.lang.split(",") if lang.strip()]
     print()
-    print(f"{'lang':4} {'method':34} {'train rows':>10} {'test rows':>9} {'F1 toxic':>8} {'P':>6} {'R':>6} {'macroF1':>7}")
+    print(f"{'lang':4} {'method':40} {'train rows':>10} {'test rows':>9} {'F1 toxic':>8} {'P':>6} {'R':>6} "
+          f"{'macroF1':>7} {'to encoder':>10} {'docs/s':>8}")
     for r in results:
-        for key, name in (("wordlist", "word list alone"), ("tfidf_same_rows", "TF-IDF + LR (same rows)"),
-                          ("tfidf_full_train", "TF-IDF + LR (whole train split)"),
-                          ("finetuned", "fine-tuned " + (args.backbone or "MiniLM-L6"))):
-            m = r.get(key)
+        ft = r["finetuned"]
+        rows = [("wordlist", "word list alone", r.get("wordlist")),
+                ("tfidf", "TF-IDF + LR (same rows)", r.get("tfidf_same_rows")),
+                ("tfidf", "TF-IDF + LR (whole train split)", r.get("tfidf_full_train")),
+                ("ft", "first pass alone (hashed n-grams + LR)", ft["first_pass"])]
+        rows += [("ft", f"{r['backbone']} alone, {k[8:]}", ft[k]) for k in ft if k.startswith("encoder_")]
+        rows += [("ft", f"cascade ({ft['fastest_runtime_within_0.005']})", ft["cascade"])]
+        if "multihead" in r:
+            mh = r["multihead"]
+            rows += [("mh", f"4-head {r['backbone']} alone, torch", mh["encoder_torch"]),
+                     ("mh", "4-head cascade", mh["cascade"])]
+        for kind, name, m in rows:
             if m is None:
                 continue
-            rows = m.get("train_rows", r["train_rows_used"]) if key != "wordlist" else "-"
-            print(f"{r['lang']:4} {name:34} {rows!s:>10} {r['test_rows']:>9} {m['f1']:8.4f} {m['precision']:6.3f} "
-                  f"{m['recall']:6.3f} {m['macro_f1']:7.4f}")
+            n = m.get("train_rows") or (ft["train_rows"] if kind in ("ft", "mh") else "-")
+            share = f"{100 * m['share_to_encoder']:.1f}%" if "share_to_encoder" in m else (
+                "100%" if "encoder_" in name or "alone," in name else "-")
+            rate = f"{m['docs_per_s']:.0f}" if "docs_per_s" in m else "-"
+            print(f"{r['lang']:4} {name:40} {n!s:>10} {r['test_rows']:>9} {m['f1']:8.4f} {m['precision']:6.3f} "
+                  f"{m['recall']:6.3f} {m['macro_f1']:7.4f} {share:>10} {rate:>8}")
     if args.out_json:
         Path(args.out_json).write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
     return 0

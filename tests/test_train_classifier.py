@@ -59,8 +59,10 @@ def test_train_writes_model_dir_and_early_stops(tmp_path):
     assert m["stopped_early"] and m["best_epoch"] == 1 and [h["epoch"] for h in m["history"]] == [1, 2]
     assert m["labels"] == ["clean", "toxic"]
     assert m["train_label_counts"] == {"clean": 8, "toxic": 4} and m["validation_rows"] == 4
-    cfg = json.load(open(tmp_path / "m" / "config.json"))
-    assert cfg["id2label"] == {"0": "clean", "1": "toxic"} and cfg["label2id"] == {"clean": 0, "toxic": 1}
+    heads = json.load(open(tmp_path / "m" / "heads.json"))["heads"]
+    assert list(heads) == ["default"] and heads["default"]["labels"] == ["clean", "toxic"]
+    assert heads["default"]["cheap"] == "cheap/default.npz" and (tmp_path / "m" / "cheap" / "default.npz").is_file()
+    assert (tmp_path / "m" / "heads.safetensors").is_file()
     assert (tmp_path / "m" / "model.safetensors").is_file()
     assert (tmp_path / "m" / "tokenizer.json").is_file() or (tmp_path / "m" / "vocab.txt").is_file()
     saved = json.load(open(tmp_path / "m" / "metrics.json"))
@@ -97,7 +99,8 @@ def test_cli_train_then_classify_end_to_end(spark, tmp_path):
     mt = tableio.read_table(spark, cfg, "classifier_metrics")
     assert_matches(mt.schema, classifier_metrics.TABLE)
     got = {(r["split"], r["label"]) for r in mt.collect()}
-    assert got == {("validation", "clean"), ("validation", "toxic"), ("validation", "_macro")}
+    assert got == {(split, lab) for split in ("validation",) for lab in ("clean", "toxic", "_macro")} | {
+        (split, lab) for split in ("validation:first_pass", "validation:cascade") for lab in ("clean", "toxic")}
 
     score_csv = tmp_path / "to_score.csv"
     _write_csv(score_csv, [(1, "you stupid idiot moron", ""), (2, "the concert was lovely", ""), (3, "", ""),
@@ -158,3 +161,24 @@ def test_extend_vocab_gives_unknown_characters_their_own_tokens(tmp_path):
     assert [i >= len(base) for i in ids] == [b == base.unk_token_id for b in unk_before]
     out = get_scorer(ClassifierSpec(str(tmp_path / "zh"), max_length=16)).score(["垃圾恶心", "公园"])
     assert all(abs(sum(s.values()) - 1) < 1e-5 for s in out)
+
+
+def test_cli_trains_one_encoder_with_a_head_per_labeled_set(spark, tmp_path, capsys):
+    """--input HEAD=PATH twice: one model directory, two heads, metrics rows per head, first pass per head."""
+    tox, ads = tmp_path / "tox.csv", tmp_path / "ads.csv"
+    _write_csv(tox, [(i, t, "toxic") for i, t in enumerate(TOXIC * 2)] + [(50 + i, t, "clean") for i, t in enumerate(CLEAN * 2)])
+    _write_csv(ads, [(i, f"buy now {t}, big discount", "ad") for i, t in enumerate(CLEAN * 2)]
+               + [(50 + i, t, "clean") for i, t in enumerate(CLEAN * 2)])
+    rc = corpusmill(["train-classifier", "--input", f"toxicity={tox}", "--input", f"advertisement={ads}",
+                     "--text-col", "comment", "--label-col", "cls", "--out", "classifiers", "--epochs", "1",
+                     "--max-length", "16", "--batch-size", "8", "--threads", "1",
+                     "--set", f"storage.root={tmp_path}", "--set", "spark.master=local[2]"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "head advertisement:" in out and "head toxicity:" in out and out.count("cascade: F1") == 2
+    heads = json.load(open(tmp_path / "models" / "classifiers" / "heads.json"))["heads"]
+    assert sorted(heads) == ["advertisement", "toxicity"] and heads["advertisement"]["labels"] == ["ad", "clean"]
+    from conftest import make_config
+
+    labels = {r["label"] for r in tableio.read_table(spark, make_config(tmp_path), "classifier_metrics").collect()}
+    assert {"toxicity:toxic", "advertisement:ad", "toxicity:_macro"} <= labels
