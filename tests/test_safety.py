@@ -107,7 +107,8 @@ def test_safety_stage_end_to_end(spark, config_factory, lists, tiny_model):
     from jobs import safety
     from udfs.classify import ClassifierSpec, get_scorer
 
-    config = safety_config(config_factory, lists, tiny_model, "safety.pornography.cascade=false")
+    config = safety_config(config_factory, lists, tiny_model, "safety.pornography.cascade=false",
+                           "safety.pornography.runtime=torch")      # fp32: the same numbers in any batch
     write_docs(spark, config)
     result = safety.run(spark, config)
     assert result.status == "success"
@@ -138,7 +139,7 @@ def test_safety_stage_end_to_end(spark, config_factory, lists, tiny_model):
 
     # classifiers: the stored probabilities are the real models', for every document incl. empty / 1 MB;
     # toxicity through the cascade (the deciding model's score), pornography with the cascade off
-    scorer = get_scorer(ClassifierSpec(model=tiny_model, max_length=32, strategy="chunk_max"))
+    scorer = get_scorer(ClassifierSpec(model=tiny_model, max_length=32, strategy="chunk_max", runtime="torch"))
     want = scorer.score([DOCS[0]["text"], DOCS[1]["text"]])
     assert sig["clean"].p_pornography == pytest.approx(want[0]["toxic"], abs=1e-4)
     assert sig["domain"].p_pornography == pytest.approx(want[1]["toxic"], abs=1e-4)
