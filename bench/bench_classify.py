@@ -4,7 +4,7 @@
                             [--master local[2]] [--device auto]
 
 Scores the same generated documents (token lengths log-uniform between 16 and 2x max_length, so
-some are cut to max_length and many are short, like web text) with udfs.classify.score_column on
+some are cut to max_length and many are short, like web text) with udfs.classifiers.classify.score_column on
 local[2], alternating sorted / unsorted runs after one warm-up run per mode (which loads the model
 in each Python worker). Prints documents/s per run, the medians, and the sorted/unsorted ratio.
 Sorting only helps when a partition holds several model batches: keep docs / partitions at
@@ -93,10 +93,10 @@ def main(argv=None) -> int:
 
     from pyspark.sql import functions as F
 
-    from jobs.config import load_config
-    from jobs.session import get_spark
-    from jobs.train_classifier import default_backbone
-    from udfs.classify import ClassifierSpec, get_scorer, score_column
+    from jobs.core.config import load_config
+    from jobs.core.session import get_spark
+    from jobs.training.train_classifier import default_backbone
+    from udfs.classifiers.classify import ClassifierSpec, get_scorer, score_column
 
     model = args.model or default_backbone()
     root = tempfile.mkdtemp(prefix="bench-classify-")
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
           f"{statistics.mean(n_tok):.0f}, median {statistics.median(n_tok):.0f}, "
           f"{sum(1 for n in n_tok if n >= args.max_length)} docs at {args.max_length}", flush=True)
     # the work each mode does, independent of CPU contention: token positions run through the model
-    # (batch size x longest input of the batch), per partition in row order, as udfs.classify batches them
+    # (batch size x longest input of the batch), per partition in row order, as udfs.classifiers.classify batches them
     lens = dict(zip(range(len(docs)), n_tok))
     parts: dict[int, list[int]] = {}
     for r in df.select("id", F.spark_partition_id().alias("p")).collect():

@@ -4,7 +4,7 @@
     python bench/bench_dedup.py --docs 3000 --accuracy   # + brute force P/R
     python bench/bench_dedup.py --docs 100000 --boilerplate 100000 --no-peer
 
-What runs: the corpus (udfs.dedup_eval.generate: lognormal ~300-word documents, about 40% planted
+What runs: the corpus (udfs.dedup.evaluate.generate: lognormal ~300-word documents, about 40% planted
 near duplicates of earlier documents over two dumps; --boilerplate N adds N copies of one ~300-word
 page that differ in one word each, all in one LSH bucket) is written once as JSONL. corpusmill
 loads that JSONL into the Delta `documents` table (the format stage's job: timed and printed as
@@ -35,7 +35,7 @@ start to its last commit (the Spark session itself is started before the clock):
                    does right before dedup inside `corpusmill run`: JVM, Delta and the metastore
                    client are up, the Python UDF path is not;
   cold  (--cold)   a fresh process whose first work is the dedup stage (as `spark-submit
-                   jobs/dedup.py`), on a table another process wrote. It pays the one-off warm-up
+                   jobs/stages/dedup.py`), on a table another process wrote. It pays the one-off warm-up
                    (first Delta snapshot, metastore client, first Python UDF pass, JIT): ~14 s at 100k.
 A corpusmill run's CPU seconds are the stage's own (the untimed load excluded); its peak RSS is the
 highest sampled while the stage runs (the JVM keeps the heap the load grew).
@@ -152,7 +152,7 @@ def run_child(args: list[str], out_json: Path, log_file: Path) -> dict:
 # ---------------------------------------------------------------------------------------------
 # children
 def child_generate(a) -> dict:
-    from udfs import dedup_eval as ev
+    from udfs.dedup import evaluate as ev
 
     t0 = time.monotonic()
     corpus = ev.generate(a.docs, seed=a.seed, mean_words=300)
@@ -216,9 +216,11 @@ def child_corpusmill(a) -> dict:
     a table an earlier process wrote; it pays the one-off JVM/Delta/metastore warm-up (~14 s at 100k)."""
     from pyspark.sql import functions as F
 
-    from jobs import dedup, tableio
-    from jobs.config import load_config
-    from jobs.session import get_spark
+    from jobs.stages import dedup
+
+    from jobs.core import tableio
+    from jobs.core.config import load_config
+    from jobs.core.session import get_spark
     from schemas import documents
 
     logging.getLogger("py4j").setLevel(logging.WARNING)
@@ -357,7 +359,7 @@ def child_datatrove(a) -> dict:
 # scoring (generator truth; no brute force)
 def family_scores(planted_pairs: list, cluster_of: dict[str, str], corpus: Path, rng_seed: int = 0,
                   max_pairs: int = 20000, threshold: float = 0.7) -> dict:
-    from udfs import minhash as mh
+    from udfs.dedup import minhash as mh
 
     family = {}
     for base, var in planted_pairs:
@@ -482,7 +484,7 @@ def main() -> int:
         print(f"agreement: {len(a_set & b_set):,} docs clustered by both, {len(a_set - b_set):,} only corpusmill, "
               f"{len(b_set - a_set):,} only datatrove")
     if args.accuracy:
-        from udfs import dedup_eval as ev
+        from udfs.dedup import evaluate as ev
 
         rows = []
         for fpath in sorted(corpus.glob("*.jsonl")):

@@ -2,9 +2,9 @@
 
 Measures, in one process, on the same generated list and URLs:
   python-set   a Python dict of domain strings per worker (the naive broadcast structure): build, memory, lookups
-  hash-index   udfs.domains.DomainIndex (sorted 64-bit hashes + category codes): build, memory, lookups
+  hash-index   udfs.safety.domains.DomainIndex (sorted 64-bit hashes + category codes): build, memory, lookups
   spark-index  the safety stage's broadcast path: index broadcast once, iterator pandas UDF over URL batches
-  spark-join   udfs.domains.match_join: explode parent domains / URL prefixes, join with the list DataFrame
+  spark-join   udfs.safety.domains.match_join: explode parent domains / URL prefixes, join with the list DataFrame
 Prints medians over --repeats and ratios against spark-join (the named peer), and writes JSON to
 bench/results/bench_domains.json.
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from udfs import domains  # noqa: E402
+from udfs.safety import domains  # noqa: E402
 
 SYL = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "qua", "ber", "tan", "dor", "fel", "gin"]
 TLDS = ["com", "net", "org", "info", "cn", "ru", "de", "co.uk", "com.br", "xyz", "top", "biz"]
@@ -132,7 +132,7 @@ def spark_session(tmp: Path):
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import make_config
 
-    from jobs.session import get_spark
+    from jobs.core.session import get_spark
 
     config = make_config(tmp)
     return get_spark(config)

@@ -89,16 +89,16 @@ def plain_extract(pages: list[dict], options: dict) -> tuple[float, dict]:
 
 
 def make_config(root: Path, *overrides: str):
-    from jobs.config import load_config
+    from jobs.core.config import load_config
 
     return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
                               "spark.shuffle_partitions=4", "format.text_sources=[]", *overrides])
 
 
 def run_throughput(pages: list[dict], repeats: int, files: int) -> dict:
-    from jobs.format import run
-    from jobs.session import get_spark
-    from jobs import tableio
+    from jobs.stages.format import run
+    from jobs.core.session import get_spark
+    from jobs.core import tableio
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-format-"))
     warcs = write_warcs(pages, tmp / "warc", files)
@@ -204,8 +204,8 @@ def bench_warc(repeats: int) -> None:
             except Exception as e:
                 row.append(f"{name} ERR {type(e).__name__}")
         print(f"  {f.name:38s} " + " | ".join(row))
-    print("\nrobustness of udfs.warc.iter_warc (FastWARC + warcio fallback + cut-off check):")
-    from udfs.warc import WarcReadError, iter_warc
+    print("\nrobustness of udfs.format.warc.iter_warc (FastWARC + warcio fallback + cut-off check):")
+    from udfs.format.warc import WarcReadError, iter_warc
 
     for f in broken:
         if f.suffix == ".md":

@@ -9,8 +9,8 @@ causal LM through Spark beside a plain loop).
 tokens/s counts the tokens that go through the model: per chunk, the whole chunk ("with") plus the
 short context and target ("without").
 
-Text: the project's generated long documents (udfs.samplegen_kinds.long_story, en), about 45 kB each.
-Models: built with jobs.train_lm from jobs.samplegen reference text unless --models is given.
+Text: the project's generated long documents (samplegen.kinds.long_story, en), about 45 kB each.
+Models: built with jobs.training.train_lm from samplegen.crawl reference text unless --models is given.
 Prints medians over --repeats; MB/s per core = MB / seconds / cores.
 """
 from __future__ import annotations
@@ -49,14 +49,16 @@ def main() -> int:
     if args.skip_kenlm:
         return bench_causal(args)
 
-    from udfs import coherence, perplexity, samplegen_kinds as K
-    from udfs.longctx_stats import SignalParams, document_signals, signals_mapper
-    from udfs.samplegen_grammar import rng_for
+    from udfs.longctx import coherence, perplexity
+
+    from samplegen import kinds as K
+    from udfs.longctx.stats import SignalParams, document_signals, signals_mapper
+    from samplegen.grammar import rng_for
 
     tmp = tempfile.mkdtemp(prefix="bench-longctx-")
     models = args.models
     if not models:
-        from jobs.train_lm import build_reference_models
+        from jobs.training.train_lm import build_reference_models
 
         models = os.path.join(tmp, "models")
         build_reference_models(models, ["en"], n_sentences=5000, vocab_size=2000)
@@ -80,8 +82,8 @@ def main() -> int:
     t_all_plain = median_time(lambda: [document_signals(t, "en", p) for t in texts], args.repeats)
 
     # 3. through Spark: CCNet scoring alone, and the full signal UDF (stats + perplexity + coherence)
-    from jobs.config import load_config
-    from jobs.session import get_spark
+    from jobs.core.config import load_config
+    from jobs.core.session import get_spark
 
     config = load_config(None, [f"storage.root={tmp}", f"spark.master=local[{args.cores}]", "spark.driver_memory=2g",
                                 "spark.conf={spark.sql.execution.arrow.maxRecordsPerBatch: '8'}"])
@@ -118,21 +120,22 @@ def bench_causal(args) -> int:
     """Causal-LM coherence: a plain loop over CausalCoherence (one process) vs mapInArrow on --cores."""
     from dataclasses import replace
 
-    from jobs.config import load_config
-    from jobs.session import get_spark
-    from udfs import causal_lm, samplegen_kinds as K
-    from udfs.samplegen_grammar import rng_for
+    from jobs.core.config import load_config
+    from jobs.core.session import get_spark
+    from udfs.longctx import causal_lm
+    from samplegen import kinds as K
+    from samplegen.grammar import rng_for
 
     tmp = tempfile.mkdtemp(prefix="bench-causal-")
     config = load_config(None, [f"storage.root={tmp}", f"spark.master=local[{args.cores}]", "spark.driver_memory=2g",
                                 "spark.conf={spark.sql.execution.arrow.maxRecordsPerBatch: '8'}"])
     model = args.causal_model
     if not model:
-        from jobs.train_causal_lm import build_demo_model
+        from jobs.training.train_causal_lm import build_demo_model
 
         model = os.path.join(tmp, "causal-lm")
         build_demo_model(model, ["en"], config.longctx.causal_lm.for_demo())
-    from jobs.longctx import causal_spec
+    from jobs.stages.longctx import causal_spec
 
     spec = replace(causal_spec(config), model=os.path.abspath(model) if os.path.exists(model) else model,
                    device=args.device, batch_size=args.batch_size, threads=1)
@@ -153,7 +156,7 @@ def bench_causal(args) -> int:
     def mapper(batches):
         import pyarrow as pa
 
-        from udfs.causal_lm import get_scorer
+        from udfs.longctx.causal_lm import get_scorer
 
         for b in batches:
             cols = b.to_pydict()

@@ -72,8 +72,8 @@ def _lang(rng: random.Random) -> str:
 
 def _good(seed: int, j: int) -> tuple[str, dict]:
     """The good article of index j (regenerated on demand: duplicates need no stored corpus)."""
-    from udfs import samplegen_en as en
-    from udfs import samplegen_zh as zh
+    from samplegen import en
+    from samplegen import zh
 
     rng = random.Random(f"good/{seed}/{j}")
     lang = _lang(rng)
@@ -95,11 +95,11 @@ def _join(paragraphs: list[str]) -> str:
 
 def make_doc(seed: int, i: int) -> dict:
     """One JSONL record {id, url, title, text, date} for document i."""
-    from jobs import samplegen
-    from udfs import samplegen_en as en
-    from udfs import samplegen_html as H
-    from udfs import samplegen_kinds as K
-    from udfs import samplegen_zh as zh
+    from samplegen import crawl as samplegen
+    from samplegen import en
+    from samplegen import html as H
+    from samplegen import kinds as K
+    from samplegen import zh
 
     cat = _category(seed, i)
     rng = random.Random(f"doc/{seed}/{i}")
@@ -217,7 +217,7 @@ class TreeRSS(Sampler):
 
 # ---- the run --------------------------------------------------------------------------------------
 def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, overrides=()):
-    from jobs.config import load_config
+    from jobs.core.config import load_config
 
     sources = [{"path": str(corpus / d / "*.jsonl.gz"), "format": "jsonl", "source_type": "web", "dump": d,
                 "fields": {"text": "text", "id": "id", "url": "url", "title": "title", "date": "date"}}
@@ -234,9 +234,9 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, 
 
 
 def run_bench(args) -> dict:
-    from jobs import tableio
+    from jobs.core import tableio
     from jobs.pipeline import available_stages, run_pipeline, stage_module
-    from jobs.session import get_spark
+    from jobs.core.session import get_spark
 
     n = args.docs
     work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{n}").resolve()
@@ -268,8 +268,8 @@ def run_bench(args) -> dict:
                 (res,) = run_pipeline(spark, config, [name], force=True)
                 error = None
             except Exception as e:  # noqa: BLE001 - a failed stage is a result; the independent ones still run
-                from jobs.errors import summary
-                from jobs.stage import StageResult
+                from jobs.core.errors import summary
+                from jobs.core.stage import StageResult
 
                 error = summary(e, config)
                 res = StageResult(name, "failed", error=error)

@@ -5,8 +5,8 @@ first run. In one process and one run it measures:
 
 1. datatrove: GopherRepetition -> GopherQuality -> C4Quality -> FineWebQuality (default thresholds,
    spaCy English tokenizer), each document through all four as a datatrove pipeline does; one core.
-2. ours, plain: udfs.rule_signals.compute_signals over the same texts; one core (same process).
-3. ours, Spark: the full rules stage (jobs.rules.run: signals + decision + rule_signals / clean /
+2. ours, plain: udfs.rules.signals.compute_signals over the same texts; one core (same process).
+3. ours, Spark: the full rules stage (jobs.stages.rules.run: signals + decision + rule_signals / clean /
    rejected Delta writes) on local[N] over the texts repeated to --spark-docs documents.
 
 It prints medians over --repeats, docs/s, per-core ratios against datatrove, the keep/drop agreement
@@ -69,7 +69,7 @@ def run_datatrove(texts: list[str]) -> tuple[float, dict[str, list[bool]]]:
 
 
 def run_plain(texts: list[str], config) -> tuple[float, list[list[str]]]:
-    from udfs.rule_signals import Profile, compute_signals, failed_rules
+    from udfs.rules.signals import Profile, compute_signals, failed_rules
 
     prof = Profile(**config.rules.signal_profiles()["default"])
     th = config.rules.resolved_thresholds()["en"]
@@ -84,9 +84,11 @@ def run_spark(texts: list[tuple[str, str]], n_docs: int, cores: int, repeats: in
 
     from pyspark.sql import functions as F
 
-    from jobs import rules, tableio
-    from jobs.config import load_config
-    from jobs.session import get_spark
+    from jobs.stages import rules
+
+    from jobs.core import tableio
+    from jobs.core.config import load_config
+    from jobs.core.session import get_spark
     from schemas import documents
 
     root = Path(tempfile.mkdtemp(prefix="bench-rules-"))
@@ -127,7 +129,7 @@ def main() -> int:
     ap.add_argument("--datatrove-docs", type=int, default=990, help="pages datatrove runs on (its side is slow)")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "corpusmill" / "bench"))
     args = ap.parse_args()
-    from jobs.config import load_config
+    from jobs.core.config import load_config
 
     config = load_config()
     pages = extracted_texts(Path(args.cache))

@@ -6,7 +6,7 @@
 Generates --docs documents of random words drawn (Zipf-like) from the tokenizer's whole-word vocabulary,
 in sentences, with word counts log-uniform between 16 and 2x max_length (so some are cut to max_length
 and many are short, like web text); tokenizes them once, sorts them by length and pads batches of
---batch-size, then times udfs.encoder_runtime's `pooled()` over all documents for each runtime with
+--batch-size, then times udfs.classifiers.encoder_runtime's `pooled()` over all documents for each runtime with
 torch.set_num_threads(--threads) (onnxruntime gets as many intra-op threads). Each runtime is loaded
 and warmed up once (three batches: shortest, middle, longest); then, --repeats times, every batch is
 run by each runtime in turn (order rotated per batch), so load from other processes on shared cores
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from udfs import encoder_runtime as er
+    from udfs.classifiers import encoder_runtime as er
 
     hf_logging.disable_progress_bar()
     torch.set_num_threads(args.threads)

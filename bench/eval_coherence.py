@@ -5,7 +5,7 @@
 Split as tests/test_longctx_eval.py does: wikitext-2 valid articles shuffled with seed 0, the first 30
 train the small causal LM (unless --model is given), the other 30 are the coherent documents, and
 their paragraphs shuffled across articles (same paragraph counts) are the incoherent ones. Scores
-go through udfs.causal_lm with the default longctx.coherence geometry (4,096/1,024/1,024, stride
+go through udfs.longctx.causal_lm with the default longctx.coherence geometry (4,096/1,024/1,024, stride
 1,024; scaled to the model's max positions). Prints AUC of coh_ppl_diff, coh_ppl_ratio, coh_acc_diff.
 """
 from __future__ import annotations
@@ -82,10 +82,10 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
     args = ap.parse_args()
 
-    from jobs.config import load_config
-    from jobs.longctx import causal_spec
-    from jobs.train_causal_lm import train_causal_lm
-    from udfs.causal_lm import CausalCoherence
+    from jobs.core.config import load_config
+    from jobs.stages.longctx import causal_spec
+    from jobs.training.train_causal_lm import train_causal_lm
+    from udfs.longctx.causal_lm import CausalCoherence
 
     config = load_config(None, [f"storage.root={tempfile.mkdtemp(prefix='eval-coh-')}", *args.set])
     train, coherent, shuffled = split(wikitext_articles(DATA / "wikitext-2-valid" / "valid.txt"))

@@ -6,16 +6,16 @@
 English: davidson-hate-offensive (hate speech or offensive = toxic, neither = clean); a stratified 20%
 of it (seed 0) is held out as the test split. Chinese: cold-chinese-offensive, train.csv to train,
 dev.csv as the test split (the snapshot has no test.csv). Methods, all scored on the same test split:
-  1. word list alone: the safety stage's matcher (udfs.wordlists) with LDNOOBW (+ the Chinese
+  1. word list alone: the safety stage's matcher (udfs.safety.wordlists) with LDNOOBW (+ the Chinese
      lexicons for zh); toxic when hits >= k, k in 1..5 chosen for F1 on the training split;
   2. TF-IDF + logistic regression (word 1-2-grams for English, character 1-3-grams for Chinese),
      trained on the same training rows as the fine-tune (and, for reference, on the whole training split);
-  3. the first-pass model alone (udfs/cheap_model.py: hashed word 1-2-grams + char 1-3-grams, LR),
+  3. the first-pass model alone (udfs/classifiers/cheap_model.py: hashed word 1-2-grams + char 1-3-grams, LR),
      fitted by train-classifier on the same training rows;
-  4. the fine-tuned encoder alone (jobs.train_classifier.train_heads; MiniLM-L6 for English, the
+  4. the fine-tuned encoder alone (jobs.training.train_classifier.train_heads; MiniLM-L6 for English, the
      packaged multilingual-e5-small for Chinese by default), per CPU runtime (torch fp32, int8, onnx);
   5. the cascade: the first pass everywhere, the encoder inside the band chosen on the validation split.
-Everything is scored through udfs.classify.Scorer (the code the Spark stages run) in this process with
+Everything is scored through udfs.classifiers.classify.Scorer (the code the Spark stages run) in this process with
 --threads torch threads; "to encoder" is the share of test documents the encoder scored.
 F1 is the toxic class's F1 (macro F1 is printed too). --multihead N also trains toxicity together with
 the demo's generated pornography / advertisement / fluency labels (N each) and scores its toxicity head.
@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jobs.train_classifier import TrainSettings, classification_metrics, stratified_split, train_heads  # noqa: E402
+from jobs.training.train_classifier import TrainSettings, classification_metrics, stratified_split, train_heads  # noqa: E402
 
 DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 LABELS = ["clean", "toxic"]
@@ -91,7 +91,7 @@ def wordlist_paths(lang: str, data: Path = DATA) -> list[str]:
 
 def wordlist_baseline(train_recs, test_recs, lang: str, data: Path = DATA) -> dict:
     """Toxic when the matcher finds >= k terms; k in 1..5 picked for F1 on the training split."""
-    from udfs.wordlists import build_matcher, load_wordlists
+    from udfs.safety.wordlists import build_matcher, load_wordlists
 
     matcher = build_matcher(load_wordlists(wordlist_paths(lang, data)))
     tr_hits = [matcher.scan(t, lang).hits for t, _ in train_recs]
@@ -150,10 +150,10 @@ def _timed(fn, texts):
 def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backbone: str | None = None,
              runtimes=("torch", "int8", "onnx"), extra_tasks: dict | None = None, reuse: bool = False) -> dict:
     """Fine-tune (one head, or toxicity plus extra_tasks' heads), then score the test split with the code
-    the Spark stages run (udfs.classify.Scorer): the encoder alone per CPU runtime, the first pass alone,
+    the Spark stages run (udfs.classifiers.classify.Scorer): the encoder alone per CPU runtime, the first pass alone,
     and the cascade with the band chosen on the validation split."""
-    from udfs import cascade
-    from udfs.classify import ClassifierSpec, Target, get_scorer
+    from udfs.classifiers import cascade
+    from udfs.classifiers.classify import ClassifierSpec, Target, get_scorer
 
     tasks = {"toxicity": train_recs, **(extra_tasks or {})}
     done = Path(out_dir, "metrics.json")
@@ -191,7 +191,7 @@ def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backb
 
 def generated_tasks(n: int, seed: int = 0) -> dict:
     """The demo's generated labels for the other three heads (pornography, advertisement, fluency)."""
-    from jobs import samplegen
+    from samplegen import crawl as samplegen
 
     return {task: samplegen.classifier_examples(task, seed, n) for task in ("pornography", "advertisement", "fluency")}
 

@@ -10,8 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from jobs import rootlock
-from jobs.config import load_config
+from jobs.core import rootlock
+from jobs.core.config import load_config
 
 log = logging.getLogger("corpusmill")
 
@@ -20,13 +20,13 @@ VERBOSE_FLAGS = ("-v", "--verbose")
 
 # Commands implemented in other modules: name -> "module:function(argv) -> int"
 TOOLS = {
-    "train-lm": "jobs.train_lm:cli",
-    "train-causal-lm": "jobs.train_causal_lm:cli",
-    "train-classifier": "jobs.train_classifier:cli",
-    "classify": "jobs.train_classifier:classify_cli",
-    "report": "jobs.report:cli",
-    "borderline": "jobs.longctx:borderline_cli",
-    "export": "jobs.code_repos:export_cli",
+    "train-lm": "jobs.training.train_lm:cli",
+    "train-causal-lm": "jobs.training.train_causal_lm:cli",
+    "train-classifier": "jobs.training.train_classifier:cli",
+    "classify": "jobs.training.train_classifier:classify_cli",
+    "report": "jobs.tools.report:cli",
+    "borderline": "jobs.stages.longctx:borderline_cli",
+    "export": "jobs.stages.code:export_cli",
 }
 
 
@@ -96,7 +96,7 @@ def split_stages(value: str | None) -> list[str] | None:
 
 def cmd_run(args, config) -> int:
     from jobs.pipeline import preflight, run_pipeline
-    from jobs.session import get_spark
+    from jobs.core.session import get_spark
 
     stages = split_stages(args.stages)
     inputs = split_inputs(args.input)
@@ -116,8 +116,8 @@ def print_funnel(results) -> None:
 
 
 def cmd_sql(args, config) -> int:
-    from jobs.session import get_spark
-    from jobs.tableio import register_views
+    from jobs.core.session import get_spark
+    from jobs.core.tableio import register_views
 
     spark = get_spark(config)
     register_views(spark, config)
@@ -143,8 +143,8 @@ def cmd_sql(args, config) -> int:
 
 
 def cmd_tables(args, config) -> int:
-    from jobs.session import get_spark
-    from jobs.tableio import list_tables, read_table, table_version
+    from jobs.core.session import get_spark
+    from jobs.core.tableio import list_tables, read_table, table_version
 
     spark = get_spark(config)
     rows = []
@@ -173,7 +173,7 @@ def cmd_build_archive(args, config) -> int:
 
 
 def cmd_demo(args, config) -> int:
-    from jobs.demo import run_demo
+    from jobs.tools.demo import run_demo
 
     return run_demo(config, force=args.force, progress=_progress)
 
@@ -189,7 +189,7 @@ def _version() -> str:
 
 def fail(e: BaseException, config=None, verbose: bool = False) -> int:
     """One line on stderr for any failure: exit 2 for the failures users can fix, 1 for the rest."""
-    from jobs.errors import describe, is_known
+    from jobs.core.errors import describe, is_known
 
     if verbose:
         import traceback
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.conf, args.set)
         return args.fn(args, config)
-    except Exception as e:  # noqa: BLE001 - one readable line (jobs/errors.py); the traceback only with -v
+    except Exception as e:  # noqa: BLE001 - one readable line (jobs/core/errors.py); the traceback only with -v
         return fail(e, config, verbose)
 
 
@@ -276,7 +276,7 @@ def stage_main(stage: str, argv: list[str] | None = None) -> int:
     config = None
     try:
         from jobs.pipeline import preflight, run_pipeline
-        from jobs.session import get_spark
+        from jobs.core.session import get_spark
 
         config = load_config(args.conf, args.set)
         rootlock.claim(config, f"spark-submit jobs/{stage}.py")   # before Spark: one writer per storage root
@@ -285,7 +285,7 @@ def stage_main(stage: str, argv: list[str] | None = None) -> int:
         results = run_pipeline(spark, config, [stage], inputs=split_inputs(args.input), force=args.force,
                                progress=_progress)
     except Exception as e:  # noqa: BLE001 - spark-submit logs keep the traceback of an unexpected failure
-        from jobs.errors import is_known
+        from jobs.core.errors import is_known
 
         return fail(e, config, verbose or not is_known(e))
     print_funnel(results)

@@ -5,20 +5,20 @@ import importlib
 import importlib.util
 import logging
 
-from jobs.config import Config, ConfigError
-from jobs.stage import StageResult, new_run_id
+from jobs.core.config import Config, ConfigError
+from jobs.core.stage import StageResult, new_run_id
 
 log = logging.getLogger("corpusmill")
 
 # name -> job module; each module has run(spark, config, *, force, inputs, run_id) -> StageResult
 STAGES: dict[str, str] = {
-    "format": "jobs.format",
-    "rules": "jobs.rules",
-    "dedup": "jobs.dedup",
-    "safety": "jobs.safety",
-    "quality": "jobs.quality",
-    "longctx": "jobs.longctx",
-    "code": "jobs.code_repos",
+    "format": "jobs.stages.format",
+    "rules": "jobs.stages.rules",
+    "dedup": "jobs.stages.dedup",
+    "safety": "jobs.stages.safety",
+    "quality": "jobs.stages.quality",
+    "longctx": "jobs.stages.longctx",
+    "code": "jobs.stages.code",
 }
 
 
@@ -56,10 +56,10 @@ def run_pipeline(spark, config: Config, stages: list[str] | None = None, *, inpu
                  force: bool = False, progress=None) -> list[StageResult]:
     """Run stages in pipeline order; `inputs` goes to the first stage that reads files.
 
-    Holds the storage root's writer lock throughout (jobs/rootlock.py: RootBusy when another process
+    Holds the storage root's writer lock throughout (jobs/core/rootlock.py: RootBusy when another process
     writes the root); the CLI takes it earlier, before Spark starts, and this nests in it.
     """
-    from jobs import rootlock
+    from jobs.core import rootlock
 
     names = stages or available_stages()
     for n in names:

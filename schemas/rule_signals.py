@@ -7,7 +7,7 @@ be tried in SQL: e.g. `SELECT count(*) FROM rule_signals WHERE gr_dup_line_frac 
 from pyspark.sql.types import ArrayType, BooleanType, DoubleType, LongType, StringType
 
 from schemas.base import Column as C, table
-from udfs.rule_signals import SIGNALS
+from udfs.rules.signals import SIGNALS
 
 _TYPES = {"long": LongType(), "double": DoubleType(), "bool": BooleanType()}
 

@@ -14,8 +14,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from test_classify import CLEAN, TOXIC  # noqa: E402
-from udfs import cascade, cheap_model  # noqa: E402
-from udfs.classify import ClassifierSpec, Target, cascade_note, check_model, get_scorer, score_targets  # noqa: E402
+from udfs.classifiers import cascade, cheap_model  # noqa: E402
+from udfs.classifiers.classify import ClassifierSpec, Target, cascade_note, check_model, get_scorer, score_targets  # noqa: E402
 
 ADS = ["buy now, limited offer, 50% off", "click here for cheap deals today", "free shipping on all orders, shop now",
        "special discount code, order today", "best price guaranteed, buy two get one free", "sale ends tonight, hurry"]
@@ -26,7 +26,7 @@ BAD = ["", "   \n\t ", "😀🎉🔥" * 50, "混合 scripts 和 English текс
 
 @pytest.fixture(scope="module")
 def two_heads(tmp_path_factory):
-    from jobs.train_classifier import TrainSettings, train_heads
+    from jobs.training.train_classifier import TrainSettings, train_heads
 
     out = tmp_path_factory.mktemp("two-heads") / "m"
     tasks = {"toxicity": ([(t, "toxic") for t in TOXIC] + [(t, "clean") for t in CLEAN]) * 2,
@@ -87,7 +87,7 @@ def test_train_heads_writes_one_encoder_with_two_heads_and_their_cascades(two_he
         c = metrics["heads"][h]["cascade"]
         assert min(np.array(c["f1"]) - np.maximum(c["f1_cheap"], c["f1_bert"])) >= -0.005 - 1e-9
     check_model(ClassifierSpec(path, head="toxicity"), "k")
-    from jobs.config import ConfigError
+    from jobs.core.config import ConfigError
 
     with pytest.raises(ConfigError, match="several heads .*advertisement, toxicity.*name one with `head:`"):
         check_model(ClassifierSpec(path), "k")

@@ -1,4 +1,4 @@
-"""The causal-LM coherence scorer (udfs/causal_lm.py) and `corpusmill train-causal-lm`, with a real tiny
+"""The causal-LM coherence scorer (udfs/longctx/causal_lm.py) and `corpusmill train-causal-lm`, with a real tiny
 Llama trained here in seconds on the project's generated text: chunk math against a manual torch
 computation, batching, determinism, the stage through Spark, bad input (missing model, 50 MB doc)."""
 from __future__ import annotations
@@ -11,13 +11,17 @@ import sys
 
 import pytest
 
-from jobs import cli, longctx, tableio
-from jobs.config import ConfigError
-from jobs.train_causal_lm import CausalTrainConfig, demo_text, train_causal_lm
+from jobs import cli
+
+from jobs.stages import longctx
+
+from jobs.core import tableio
+from jobs.core.config import ConfigError
+from jobs.training.train_causal_lm import CausalTrainConfig, demo_text, train_causal_lm
 from schemas import longctx_signals
 from schemas.base import assert_matches
-from udfs import causal_lm
-from udfs.causal_lm import CausalLMSpec, chunk_spans, fit_window
+from udfs.longctx import causal_lm
+from udfs.longctx.causal_lm import CausalLMSpec, chunk_spans, fit_window
 
 from test_longctx import (SMALL_COHERENCE, coherent_doc, doc_row, lc_models,  # noqa: F401
                           shuffled_doc, write_docs)
@@ -175,7 +179,7 @@ def test_missing_or_bad_causal_lm_is_one_config_error_before_the_job(spark, conf
 
 
 def test_kenlm_cache_scorer_is_still_there(lc_models):
-    from udfs.longctx_stats import SignalParams, document_signals
+    from udfs.longctx.stats import SignalParams, document_signals
 
     p = SignalParams(lc_models, ("en",), chunk_tokens=1024, target_tokens=256, short_context_tokens=256)
     s = document_signals(coherent_doc("en", 2), "en", p)
@@ -194,7 +198,7 @@ _HUGE = r"""
 import resource, sys, time
 sys.path.insert(0, "tests")
 from test_longctx import coherent_doc
-from udfs.causal_lm import CausalLMSpec, get_scorer
+from udfs.longctx.causal_lm import CausalLMSpec, get_scorer
 sc = get_scorer(CausalLMSpec(sys.argv[1], chunk_tokens=256, target_tokens=64, short_context_tokens=64,
                              stride_tokens=64, max_chunks=32, threads=1))
 sc.score_texts(["warm up " * 2000])

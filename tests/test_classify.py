@@ -1,4 +1,4 @@
-"""Classifier inference (udfs/classify.py): plain scorer and the Spark pandas UDF, with a real model.
+"""Classifier inference (udfs/classifiers/classify.py): plain scorer and the Spark pandas UDF, with a real model.
 
 Batching and strategy checks run the eager fp32 runtime: bf16 and int8 results move slightly with
 the other texts of their batch (shapes and activation scales), which these tests compare exactly.
@@ -16,9 +16,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from jobs.config import ConfigError  # noqa: E402
-from udfs import classify  # noqa: E402
-from udfs.classify import ClassifierSpec, check_model, clean_text, cut_text, get_scorer, score_column  # noqa: E402
+from jobs.core.config import ConfigError  # noqa: E402
+from udfs.classifiers import classify  # noqa: E402
+from udfs.classifiers.classify import ClassifierSpec, check_model, clean_text, cut_text, get_scorer, score_column  # noqa: E402
 
 TOXIC = ["you are a stupid idiot", "shut up you moron", "i hate you, you disgusting pig",
          "go to hell you idiot", "you stupid worthless fool", "what a dumb moron you are"]
@@ -28,7 +28,7 @@ CLEAN = ["the weather is nice today", "i enjoyed the concert last night", "the r
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from jobs.train_classifier import train_from_records
+    from jobs.training.train_classifier import train_from_records
 
     out = tmp_path_factory.mktemp("tiny-toxicity")
     recs = ([(t, "toxic") for t in TOXIC] + [(t, "clean") for t in CLEAN]) * 2
@@ -221,7 +221,7 @@ def test_missing_model_fails_before_any_spark_job(spark, tmp_path):
 
 def test_gpu_example_config_loads():
     """conf/gpu.example.yaml is valid config: GPU scheduling confs and the matching CUDA batch sizes."""
-    from jobs.config import DEFAULT_CONF, load_config
+    from jobs.core.config import DEFAULT_CONF, load_config
 
     cfg = load_config(str(DEFAULT_CONF.parent / "gpu.example.yaml"))
     conf = cfg.spark.conf

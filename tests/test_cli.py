@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from jobs import cli, tableio
+from jobs import cli
+
+from jobs.core import tableio
 from test_format import EN, ZH, write_warc
 from test_safety import tiny_model  # noqa: F401 (fixture)
 
@@ -123,8 +125,8 @@ def test_hub_ids_with_and_without_an_organisation():
 
 def test_bare_hub_id_for_the_causal_lm_is_accepted(config_factory):
     """`gpt2` names a hub model: looked up in the Hugging Face cache, not refused as a path."""
-    from jobs.longctx import causal_spec
-    from udfs.causal_lm import check_model
+    from jobs.stages.longctx import causal_spec
+    from udfs.longctx.causal_lm import check_model
 
     spec = causal_spec(config_factory("longctx.coherence.model=gpt2"))
     assert spec.model == "gpt2"
@@ -139,7 +141,7 @@ def test_model_on_another_file_system_is_staged_before_loading(spark, tmp_path, 
     transformers cannot open, so only the staging makes it loadable."""
     import shutil
 
-    from udfs.classify import ClassifierSpec, score_column
+    from udfs.classifiers.classify import ClassifierSpec, score_column
     from udfs.model_files import local_path
 
     model_dir = tmp_path / "remote" / "staged-clf"

@@ -9,13 +9,15 @@ import pytest
 from pyspark.sql import functions as F
 
 from conftest import ROOT, make_config
-from jobs import code_repos, samplegen_code as sg, tableio
-from jobs.config import ConfigError
+from jobs.stages import code as code_repos
+from samplegen import code_repos as sg
+from jobs.core import tableio
+from jobs.core.config import ConfigError
 from schemas import code_files as files_schema
 from schemas import code_samples as samples_schema
 from schemas.base import assert_matches
-from udfs import code_order as co
-from udfs import code_pack as pk
+from udfs.code import order as co
+from udfs.code import pack as pk
 
 
 def _tokenizer(cfg) -> pk.CodeTokenizer:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from jobs import samplegen_code as sg
-from udfs import code_imports as ci
-from udfs import code_ingest as ing
-from udfs import code_markdown as md
-from udfs import code_order as co
-from udfs import code_pack as pk
+from samplegen import code_repos as sg
+from udfs.code import imports as ci
+from udfs.code import ingest as ing
+from udfs.code import markdown as md
+from udfs.code import order as co
+from udfs.code import pack as pk
 
 
 @pytest.fixture(scope="module")

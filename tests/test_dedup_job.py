@@ -6,14 +6,16 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import dedup, tableio
-from jobs.config import ConfigError
+from jobs.stages import dedup
+
+from jobs.core import tableio
+from jobs.core.config import ConfigError
 from schemas import dedup as dedup_schema
 from schemas import deduped as deduped_schema
 from schemas import documents
 from schemas import rejected as rejected_schema
 from schemas.base import assert_matches
-from udfs import dedup_eval as ev
+from udfs.dedup import evaluate as ev
 
 OLD, NEW = "CC-MAIN-2023-06", "CC-MAIN-2024-10"
 

@@ -1,4 +1,4 @@
-"""jobs.lsh on Spark: star edges for hot buckets, large/small-star components, accuracy vs brute force."""
+"""udfs.dedup.lsh on Spark: star edges for hot buckets, large/small-star components, accuracy vs brute force."""
 from __future__ import annotations
 
 import random
@@ -6,9 +6,9 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import lsh
+from udfs.dedup import lsh
 from schemas import documents
-from udfs import dedup_eval as ev
+from udfs.dedup import evaluate as ev
 
 
 def _sigs(spark, rows):

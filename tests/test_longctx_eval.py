@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from udfs import perplexity
-from udfs.longctx_stats import SignalParams, document_signals
+from udfs.longctx import perplexity
+from udfs.longctx.stats import SignalParams, document_signals
 
 from test_longctx import lc_models, link_list, log_lines, number_table  # noqa: F401
 from test_perplexity import auc
@@ -41,7 +41,7 @@ def wikitext_articles(shared_data) -> list[list[str]]:
 
 
 def test_auc_on_wikipedia_coherent_vs_shuffled_vs_junk(shared_data, tmp_path):
-    from jobs.train_lm import train_language_model
+    from jobs.training.train_lm import train_language_model
 
     arts = wikitext_articles(shared_data)
     rng = random.Random(0)
@@ -82,10 +82,10 @@ def test_auc_on_wikipedia_coherent_vs_shuffled_vs_junk(shared_data, tmp_path):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_auc_on_generated_stories_vs_incoherent_dumps(lang, lc_models):
-    """The demo's own long documents (udfs.samplegen_kinds): stories vs glued fragments/logs/tables,
+    """The demo's own long documents (samplegen.kinds): stories vs glued fragments/logs/tables,
     with the default coherence settings (4,096-token chunks)."""
-    from udfs import samplegen_kinds as K
-    from udfs.samplegen_grammar import rng_for
+    from samplegen import kinds as K
+    from samplegen.grammar import rng_for
 
     p = SignalParams(lc_models, ("en", "zh"), stride_tokens=1024)
     stories = [document_signals("\n".join(K.long_story(rng_for("ev", lang, i), lang)["paragraphs"]), lang, p)

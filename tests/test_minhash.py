@@ -1,4 +1,4 @@
-"""udfs.minhash as plain Python: normalization, shingles, signatures, band math (no Spark)."""
+"""udfs.dedup.minhash as plain Python: normalization, shingles, signatures, band math (no Spark)."""
 from __future__ import annotations
 
 import random
@@ -6,8 +6,8 @@ import random
 import numpy as np
 import pytest
 
-from udfs import dedup_eval as ev
-from udfs import minhash as mh
+from udfs.dedup import evaluate as ev
+from udfs.dedup import minhash as mh
 
 
 def test_band_math_14x9_at_128_hashes_and_0_7():

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import tableio
-from jobs.config import ConfigError
+from jobs.core import tableio
+from jobs.core.config import ConfigError
 from schemas import pretrain, quality_signals
 from schemas.base import assert_matches
 from test_safety import lists, safety_config, tiny_classifier, write_docs  # noqa: F401 (fixture)
@@ -25,7 +25,7 @@ def quality_overrides(model, *extra):
 
 
 def test_quality_after_safety_writes_pretrain(spark, config_factory, lists, tiny_model):
-    from jobs import quality, safety
+    from jobs.stages import quality, safety
     from jobs.pipeline import run_pipeline
 
     config = safety_config(config_factory, lists, tiny_model, *quality_overrides(
@@ -61,7 +61,7 @@ def test_quality_after_safety_writes_pretrain(spark, config_factory, lists, tiny
 
 
 def test_quality_checks_before_spark(spark, config_factory, lists, tiny_model, tmp_path):
-    from jobs import quality
+    from jobs.stages import quality
 
     config = safety_config(config_factory, lists, tiny_model, *quality_overrides(tiny_model),
                            f"quality.fluency.model={tmp_path / 'gone'}")

@@ -7,8 +7,10 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType
 
-from jobs import report, tableio
-from jobs.stage import Counts, run_stage
+from jobs.tools import report
+
+from jobs.core import tableio
+from jobs.core.stage import Counts, run_stage
 from schemas import documents
 from schemas.base import Column, table
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs import samplegen
+from samplegen import crawl as samplegen
 
 POLL_S = 0.05
 STAGES = "format,rules,dedup"
@@ -247,8 +247,8 @@ def _half_create(spark, config, name: str, how: str) -> None:
 def test_half_created_table_reads_as_absent_and_next_write_removes_it(spark, config, caplog, how):
     import logging
 
-    from jobs import tableio
-    from jobs.stage import Counts, run_stage
+    from jobs.core import tableio
+    from jobs.core.stage import Counts, run_stage
     from schemas import clean, documents
 
     tableio.write_table(spark, config, documents.TABLE, spark.createDataFrame([], documents.SCHEMA))
@@ -278,7 +278,7 @@ def test_half_created_table_reads_as_absent_and_next_write_removes_it(spark, con
 
 
 def test_half_created_parquet_table_without_success_marker_is_absent(spark, config_factory):
-    from jobs import tableio
+    from jobs.core import tableio
     from schemas import documents
 
     cfg = config_factory("storage.table_format=parquet")
@@ -295,7 +295,7 @@ def test_half_created_derby_metastore_is_removed_once(tmp_path, caplog):
 
     from conftest import make_config
 
-    from jobs import session
+    from jobs.core import session
 
     cfg = make_config(tmp_path, "storage.catalog=derby")
     db = tmp_path / "metastore_db"

@@ -1,4 +1,4 @@
-"""One writer per storage root (jobs/rootlock.py), and readers that keep working while it writes.
+"""One writer per storage root (jobs/core/rootlock.py), and readers that keep working while it writes.
 
 The unit tests hold the lock in a child process. The end-to-end test runs the real CLI on a derby
 root: a writer held inside its run by CORPUSMILL_FAULT keeps the lock, a second writer is refused
@@ -18,12 +18,14 @@ import time
 
 import pytest
 
-from jobs import rootlock, samplegen
+from jobs.core import rootlock
+
+from samplegen import crawl as samplegen
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from jobs.config import load_config
-    from jobs import rootlock
+    from jobs.core.config import load_config
+    from jobs.core import rootlock
     rootlock.claim(load_config(None, ["storage.root=" + sys.argv[1]]), "lock test holder")
     print("held", flush=True)
     time.sleep(600)
@@ -31,7 +33,7 @@ HOLDER = textwrap.dedent("""
 
 
 def test_lock_names_its_holder_and_dies_with_it(config):
-    from jobs.errors import describe, is_known
+    from jobs.core.errors import describe, is_known
 
     child = subprocess.Popen([sys.executable, "-c", HOLDER, config.storage.root], stdout=subprocess.PIPE, text=True)
     try:
@@ -67,8 +69,8 @@ def test_non_local_root_locks_a_local_file_keyed_by_its_uri(config_factory, tmp_
 
 
 def test_reader_session_sees_tables_by_bare_and_database_name(spark, config_factory):
-    from jobs.session import read_only_catalog
-    from jobs.tableio import register_views
+    from jobs.core.session import read_only_catalog
+    from jobs.core.tableio import register_views
 
     cfg = config_factory("storage.catalog=derby")
     assert read_only_catalog(cfg)                             # not the writer: leave Derby alone

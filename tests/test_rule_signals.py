@@ -7,8 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from udfs import text_units as tu
-from udfs.rule_signals import (RULES, SIGNAL_NAMES, Profile, _dup_ngram_chars, _ngram_hash_series,
+from udfs.rules import text_units as tu
+from udfs.rules.signals import (RULES, SIGNAL_NAMES, Profile, _dup_ngram_chars, _ngram_hash_series,
                                _top_ngram_chars, compute_signals, failed_rules)
 
 EN = Profile()

@@ -8,12 +8,14 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import rules, tableio
+from jobs.stages import rules
+
+from jobs.core import tableio
 from schemas import clean as clean_schema
 from schemas import documents
 from schemas import rule_signals as signals_schema
 from schemas.base import assert_matches
-from udfs.rule_signals import Profile, compute_signals, failed_rules
+from udfs.rules.signals import Profile, compute_signals, failed_rules
 
 EN_GOOD = """The old mill stood beside the river for nearly two hundred years before the town council decided to restore it.
 Local volunteers spent three summers repairing the wooden wheel, replacing rotten beams and clearing silt from the channel.
@@ -174,7 +176,7 @@ def test_sql_retuning_matches_a_real_rerun(spark, config_factory, capsys):
 
 
 def _profile(lang: str) -> Profile:
-    from jobs.config import load_config
+    from jobs.core.config import load_config
 
     profs = load_config().rules.signal_profiles()
     return Profile(**profs.get(lang, profs["default"]))
@@ -215,7 +217,7 @@ def test_bad_input_is_measured_and_recorded(spark, config):
 
 
 def test_bad_config_names_the_key(config_factory):
-    from jobs.config import ConfigError
+    from jobs.core.config import ConfigError
 
     with pytest.raises(ConfigError, match="rules.thresholds.zh.gopher_quality.min_wordz"):
         config_factory("rules.thresholds.zh.gopher_quality.min_wordz=3")

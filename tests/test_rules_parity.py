@@ -14,7 +14,9 @@ import json
 
 import pytest
 
-from jobs import rules, tableio
+from jobs.stages import rules
+
+from jobs.core import tableio
 
 FAMILIES = ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
 

@@ -2,8 +2,8 @@
 import pytest
 from pyspark.sql import functions as F
 
-from jobs import tableio
-from jobs.stage import Counts, fingerprint_tables, run_stage
+from jobs.core import tableio
+from jobs.core.stage import Counts, fingerprint_tables, run_stage
 from schemas import documents, rejected, runs
 from schemas.base import assert_matches
 

@@ -1,4 +1,4 @@
-"""Fine-tuning job (jobs/train_classifier.py): splits, metrics, early stopping, and both CLIs end to end."""
+"""Fine-tuning job (jobs/training/train_classifier.py): splits, metrics, early stopping, and both CLIs end to end."""
 from __future__ import annotations
 
 import csv
@@ -9,9 +9,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from jobs import tableio  # noqa: E402
+from jobs.core import tableio  # noqa: E402
 from jobs.cli import main as corpusmill  # noqa: E402
-from jobs.train_classifier import (  # noqa: E402
+from jobs.training.train_classifier import (  # noqa: E402
     classification_metrics, default_backbone, parse_label_map, stratified_split, train_from_records,
 )
 from schemas import classifier_metrics  # noqa: E402
@@ -144,7 +144,7 @@ def test_extend_vocab_gives_unknown_characters_their_own_tokens(tmp_path):
     """Chinese on MiniLM's English vocabulary: [UNK] characters become new tokens, saved with the model."""
     from transformers import AutoTokenizer
 
-    from udfs.classify import ClassifierSpec, get_scorer
+    from udfs.classifiers.classify import ClassifierSpec, get_scorer
 
     recs = [("黑人都是垃圾滚出去", "toxic"), ("你们四川人真恶心", "toxic"),
             ("今天天气很好我们去公园", "clean"), ("这家餐厅的菜很好吃", "clean")] * 2

@@ -6,15 +6,17 @@ import random
 
 import pytest
 
-from jobs import cli, train_lm
-from jobs.config import ConfigError
-from udfs import perplexity
+from jobs import cli
+
+from jobs.training import train_lm
+from jobs.core.config import ConfigError
+from udfs.longctx import perplexity
 
 from test_longctx import coherent_doc, doc_row, number_table, write_docs
 
 
 def _reference(lang: str, n: int = 2000) -> list[str]:
-    from jobs import samplegen
+    from samplegen import crawl as samplegen
 
     return samplegen.reference_text(lang, n_sentences=n, seed=1)
 

@@ -1,9 +1,9 @@
-"""Run with spark-submit: prints what jobs.session.get_spark ended up with, as JSON."""
+"""Run with spark-submit: prints what jobs.core.session.get_spark ended up with, as JSON."""
 import json
 import sys
 
-from jobs.config import load_config
-from jobs.session import get_spark
+from jobs.core.config import load_config
+from jobs.core.session import get_spark
 
 cfg = load_config(None, [f"storage.root={sys.argv[1]}"])
 spark = get_spark(cfg)

@@ -1,0 +1,124 @@
+"""`quality` stage: advertisement and fluency classifiers over `safe`, writing the final `pretrain`.
+
+Signals first, as in `safety`: both probabilities go to `quality_signals`, then keep / reasons come
+from per-language thresholds in config; kept documents become `pretrain` (documents columns: what
+passed every stage), the rest go to `rejected`.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobs.core import tableio
+from jobs.cli import stage_main
+from jobs.core.config import Config
+from jobs.stages.safety import (checked_spec, complete_thresholds, model_fingerprint, per_language, reasons_array,
+                         split_rows, threshold_lines, train_demo_models)
+from jobs.core.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from schemas import pretrain as pretrain_schema
+from schemas import quality_signals as signals_schema
+from udfs.classifiers.classify import ClassifierSpec, Target, check_settings, score_targets
+
+log = logging.getLogger("corpusmill")
+
+STAGE = "quality"
+
+
+@dataclass
+class QualityThresholds:
+    """Drop when a probability reaches its threshold; unset values fall back to `default`."""
+
+    advertisement: float | None = None     # drop when p(ad) >= this
+    disfluent: float | None = None         # drop when p(disfluent) >= this
+
+
+@dataclass
+class QualityConfig:
+    input_tables: list[str]                 # first existing one is read (the safety stage's `safe`)
+    advertisement: ClassifierSpec           # model dir (relative: under storage.models) or hub id + inference settings
+    fluency: ClassifierSpec
+    advertisement_label: str                # the advertisement model's positive label
+    disfluent_label: str                    # the fluency model's label for disfluent text
+    thresholds: dict[str, QualityThresholds]  # `default` (complete) + per-language overrides
+
+    def __post_init__(self) -> None:
+        # value checks at config load time; models are checked when a run starts (check)
+        complete_thresholds(self.thresholds, QualityThresholds, "quality.thresholds")
+        check_settings(self.advertisement, "quality.advertisement")
+        check_settings(self.fluency, "quality.fluency")
+
+
+def check(config: Config) -> tuple[ClassifierSpec, ClassifierSpec]:
+    """Config problems (missing model, unknown label, incomplete thresholds) before any Spark job."""
+    q = config.quality
+    complete_thresholds(q.thresholds, QualityThresholds, "quality.thresholds")
+    ad = checked_spec(config, q.advertisement, q.advertisement_label, "quality.advertisement",
+                      "quality.advertisement_label")
+    flu = checked_spec(config, q.fluency, q.disfluent_label, "quality.fluency", "quality.disfluent_label")
+    return ad, flu
+
+
+def quality_signals(df: DataFrame, config: Config, ad: ClassifierSpec, flu: ClassifierSpec) -> DataFrame:
+    """The `quality_signals` rows for df: both probabilities, then keep / reasons."""
+    q = config.quality
+    th = complete_thresholds(q.thresholds, QualityThresholds, "quality.thresholds")
+    sig = df.select("doc_id", "dump", "language", "text")
+    sig = score_targets(sig, "text", [Target(ad, q.advertisement_label, "p_advertisement", "advertisement_decided_by"),
+                                      Target(flu, q.disfluent_label, "p_disfluent", "fluency_decided_by")],
+                        what="quality")
+    lang = F.col("language")
+    reasons = reasons_array(
+        (F.col("p_advertisement") >= per_language(lang, th, "advertisement"), F.lit("advertisement")),
+        (F.col("p_disfluent") >= per_language(lang, th, "disfluent"), F.lit("disfluent")),
+    )
+    return sig.withColumn("reasons", reasons).withColumn("keep", F.size("reasons") == 0)
+
+
+def _detail() -> Column:
+    return F.concat_ws("; ", F.array_join("reasons", ","),
+                       F.concat(F.lit("p_advertisement="), F.format_number(F.coalesce("p_advertisement", F.lit(0.0)), 3)),
+                       F.concat(F.lit("p_disfluent="), F.format_number(F.coalesce("p_disfluent", F.lit(0.0)), 3)))
+
+
+def run(spark, config: Config, *, force: bool = False, inputs=None, run_id: str | None = None) -> StageResult:
+    ad, flu = check(config)
+    src_name = tableio.first_existing(spark, config, config.quality.input_tables)
+    version = tableio.table_version(spark, config, src_name)
+
+    def body(ctx: StageRun) -> Counts:
+        src = tableio.read_table(spark, config, src_name, version=version)
+        ctx.describe(f"advertisement + fluency classifiers over {src_name}")
+        ctx.write_output(signals_schema.TABLE, quality_signals(src, config, ad, flu)
+                         .select(signals_schema.TABLE.column_names))
+        sig = tableio.read_table(spark, config, signals_schema.TABLE.name)
+        return split_rows(ctx, src, sig, pretrain_schema.TABLE, signals_schema.TABLE.name, _detail())
+
+    fp = fingerprint([fingerprint_tables(spark, config, [src_name]), model_fingerprint(ad), model_fingerprint(flu)])
+    return run_stage(spark, config, STAGE, inputs=[src_name], input_fingerprint=fp, body=body, force=force,
+                     run_id=run_id)
+
+
+def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, str]]]]:
+    """quality_signals columns -> the default thresholds that drop a document (for the report's histograms)."""
+    if "quality" not in config.sections:
+        return {}
+    th = complete_thresholds(config.quality.thresholds, QualityThresholds, "quality.thresholds")
+    return {signals_schema.TABLE.name: threshold_lines(th, {"p_advertisement": ("advertisement", "drop at"),
+                                                             "p_disfluent": ("disfluent", "drop at")})}
+
+
+def prepare_demo(spark, config: Config) -> None:
+    """Fine-tune the demo classifiers on generated examples (skipped when present)."""
+    train_demo_models(config)
+
+
+def main() -> int:
+    return stage_main(STAGE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

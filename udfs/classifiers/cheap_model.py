@@ -1,0 +1,115 @@
+"""The cascade's first pass: hashed word and character n-grams with logistic regression.
+
+Why: on held-out toxicity data a linear model over n-grams is within a point or two of a fine-tuned
+BERT (Davidson F1 0.962 vs 0.976) and beats an English-vocabulary BERT in Chinese, at about a
+thousandth of the cost. So every document gets this score first, and only the documents it is
+unsure of (its probability inside the head's band, see udfs/classifiers/cascade.py) go through the encoder.
+
+Features: word 1-2-grams plus character 1-3-grams inside word boundaries (the character n-grams
+carry Chinese and Japanese, which have no spaces), hashed into `n_features` buckets each (no
+vocabulary to store), tf-idf weighted with sublinear tf, then multinomial logistic regression. The
+fitted model is three arrays and a few settings, saved as `<dir>/cheap/<head>.npz` (no pickle).
+Documents are cut to their first and last `CHAR_WINDOW // 2` characters: the training examples are
+short, and a 1 MB page must not cost a megabyte of n-grams.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+CHAR_WINDOW = 4000          # characters of a document the first pass reads (head + tail)
+FORMAT = "corpusmill-cheap/1"
+
+
+def cut(text: str | None) -> str:
+    """The head and tail of a long text; None becomes ''."""
+    if not text:
+        return ""
+    if len(text) <= CHAR_WINDOW:
+        return text
+    h = CHAR_WINDOW // 2
+    return text[:h] + " " + text[-h:]
+
+
+def _vectorizers(n_features: int):
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    common = dict(n_features=n_features, alternate_sign=False, norm=None, dtype=np.float32)
+    return (HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common),
+            HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), **common))
+
+
+@dataclass
+class CheapModel:
+    """A fitted first-pass model: probabilities for `labels` (sorted label strings)."""
+
+    labels: list[str]
+    idf: np.ndarray            # [2 * n_features] float32, tf-idf weights of the hashed features
+    coef: np.ndarray           # [n_classes or 1, 2 * n_features] float32
+    intercept: np.ndarray      # [n_classes or 1] float32
+    n_features: int
+
+    def features(self, texts: list[str | None]):
+        import scipy.sparse as sp
+
+        docs = [cut(t) for t in texts]
+        x = sp.hstack([v.transform(docs) for v in _vectorizers(self.n_features)]).tocsr()
+        x.data = 1.0 + np.log(x.data, dtype=np.float32)            # sublinear tf
+        x = x.multiply(self.idf[None, :]).tocsr()
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.diags(1.0 / norms) @ x
+
+    def predict_proba(self, texts: list[str | None]) -> np.ndarray:
+        """[n, len(labels)] probabilities; an empty text gets the model's prior (intercept only)."""
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        z = np.asarray(self.features(texts) @ self.coef.T) + self.intercept[None, :]
+        if z.shape[1] == 1:                                          # binary: one logit for labels[1]
+            p1 = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.stack([1.0 - p1, p1], axis=1).astype(np.float32)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def save(self, path: str) -> None:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        meta = json.dumps({"format": FORMAT, "labels": self.labels, "n_features": self.n_features})
+        tmp = path + ".tmp.npz"
+        np.savez_compressed(tmp, idf=self.idf, coef=self.coef, intercept=self.intercept, meta=np.array(meta))
+        os.replace(tmp, path)
+
+
+def load(path: str) -> CheapModel:
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a first-pass model ({meta.get('format')!r})")
+        return CheapModel(list(meta["labels"]), z["idf"], z["coef"], z["intercept"], int(meta["n_features"]))
+
+
+def fit(texts: list[str], labels: list[str], *, n_features: int = 1 << 18, c: float = 8.0,
+        class_weights: bool = True, seed: int = 0) -> CheapModel:
+    """Fit on (text, label) pairs; `c` is the inverse L2 strength of the logistic regression."""
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    names = sorted(set(labels))
+    if len(names) < 2:
+        raise ValueError(f"first-pass model: need at least two labels, got {names}")
+    docs = [cut(t) for t in texts]
+    counts = sp.hstack([v.transform(docs) for v in _vectorizers(n_features)]).tocsr()
+    df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
+    idf = (np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0).astype(np.float32)
+    model = CheapModel(names, idf, np.zeros((1, counts.shape[1]), np.float32), np.zeros(1, np.float32), n_features)
+    x = model.features(texts)
+    y = np.array([names.index(lab) for lab in labels])
+    lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced" if class_weights else None,
+                            solver="liblinear" if len(names) == 2 else "lbfgs", random_state=seed)
+    lr.fit(x, y)
+    model.coef = lr.coef_.astype(np.float32)
+    model.intercept = lr.intercept_.astype(np.float32)
+    return model
