@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,8 +94,8 @@ def main(argv=None) -> int:
 
     from pyspark.sql import functions as F
 
-    from jobs.core.config import load_config
     from jobs.core.session import get_spark
+    from jobs.registry import load_config
     from jobs.training.train_classifier import default_backbone
     from udfs.classifiers.classify import ClassifierSpec, get_scorer, score_column
 
@@ -104,10 +105,11 @@ def main(argv=None) -> int:
                              f"spark.shuffle_partitions={args.partitions}"])
     spark = get_spark(cfg, app_name="bench-classify")
     docs = make_docs(args.docs, args.max_length)
-    spec_on = ClassifierSpec(model, max_length=args.max_length, batch_size=args.batch_size, device=args.device,
-                             precision=args.precision, sort_by_length=True)
-    spec_off = ClassifierSpec(**{**spec_on.__dict__, "sort_by_length": False})
-    tok = get_scorer(ClassifierSpec(model, max_length=args.max_length, device="cpu")).tokenizer
+    spec_on = ClassifierSpec(model, head="", strategy="head", max_length=args.max_length, batch_size=args.batch_size,
+                             device=args.device, precision=args.precision, sort_by_length=True, max_chunks=16,
+                             threads=0, runtime="auto", cascade=True, band=[])
+    spec_off = replace(spec_on, sort_by_length=False)
+    tok = get_scorer(replace(spec_on, device="cpu", precision="auto", batch_size=32)).tokenizer
     n_tok = [min(len(x), args.max_length) for x in tok(docs, add_special_tokens=True)["input_ids"]]
     df = spark.createDataFrame([(i, d) for i, d in enumerate(docs)], "id int, text string") \
         .repartition(args.partitions, "id").cache()

@@ -108,11 +108,10 @@ def main() -> int:
     if args.no_spark:
         return 0
 
-    from jobs.stages import code as code_repos
-
     from jobs.core import tableio
-    from jobs.core.config import load_config
     from jobs.core.session import get_spark
+    from jobs.registry import load_config
+    from jobs.stages import code as code_repos
 
     work = Path(tempfile.mkdtemp(prefix="bench-code-"))
     base = [f"storage.root={work}", "spark.master=local[2]", "spark.driver_memory=2g", "spark.shuffle_partitions=4",

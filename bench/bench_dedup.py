@@ -40,7 +40,7 @@ start to its last commit (the Spark session itself is started before the clock):
 A corpusmill run's CPU seconds are the stage's own (the untimed load excluded); its peak RSS is the
 highest sampled while the stage runs (the JVM keeps the heap the load grew).
 
-Results at 100k, the current code, one invocation, the three systems alternating (local[2], 2 cores):
+Results at 100k, one invocation, the three systems alternating (local[2], 2 cores):
 
     python bench/bench_dedup.py --docs 100000 --repeats 3 --cold
 
@@ -56,45 +56,13 @@ Results at 100k, the current code, one invocation, the three systems alternating
   components (incl. the exact-Jaccard texts) 14.6, keep rule + write dedup 9.6, write deduped +
   rejected 11.2; cold adds setup 6.4 s (first Delta snapshot) and 8.8 s of signatures (first UDF
   pass). datatrove: signatures 379.6 s, buckets 3.1, cluster 0.5, filter 44.0.
-  Candidate edges now join each bucket member to the list of 2+-member buckets (broadcast) instead
-  of a window over all band rows: 2.9 s vs 4.7 s on the 100k signatures, median of 3, same process.
+  Candidate edges join each bucket member to the list of 2+-member buckets (broadcast) rather than
+  take a window over all band rows: 2.9 s vs 4.7 s on the 100k signatures, median of 3, same process.
 
-Results with the previous candidate-edge join (a window over every band row), where run 0
-followed the JSONL -> Delta load in the same JVM (warm) and later runs were cold; CPU s and peak
-RSS there are the whole child process:
+Accuracy, brute force over every pair (--docs 1000 --accuracy, 293 true pairs at J >= 0.7):
 
-    python bench/bench_dedup.py --docs 10000 --repeats 3
-    python bench/bench_dedup.py --docs 100000 --repeats 2
-    python bench/bench_dedup.py --docs 300000 --driver-memory 4g
-    python bench/bench_dedup.py --docs 1000000 --no-peer --driver-memory 4g
+    python bench/bench_dedup.py --docs 1000 --accuracy
 
-  docs       system      median s  docs/s  runs (s)             CPU s  peak RSS
-  10,000     corpusmill      60.9     164  40.2, 60.9, 61.1       128  5.18 GiB
-  10,000     datatrove       51.8     193  51.8, 51.0, 55.3       101  1.34 GiB
-  100,000    corpusmill      93.9   1,065  82.1, 105.6            218  4.71 GiB
-  100,000    datatrove      455.3     220  454.2, 456.5           901  1.35 GiB
-  300,000    corpusmill     168.9   1,776  168.9 (one run, warm)  381  5.67 GiB
-  300,000    datatrove     1505.6     199  1505.6 (one run)     2,980  1.36 GiB
-  1,000,000  corpusmill     477.8   2,093  477.8 (one run, warm) 1,028  5.21 GiB
-  1,000,000  datatrove   not run (~85 min here); PROJECTION, linear from 300k: ~5,000 s
-
-  ratio corpusmill/datatrove docs/s: 10k 0.85x wall (0.79x per CPU second), 100k 4.85x wall
-  (4.13x per CPU second), 300k 8.91x wall (7.81x per CPU second); 1M ~10.5x against the linear
-  projection (a projection, not a measurement). At 10k the fixed cost (Spark jobs, Delta commits
-  of 3 tables, the first UDF pass) decides; --docs 2000 --cold --accuracy: 49.7 s warm vs datatrove 20.1 s.
-  datatrove grows slightly faster than linearly (100k -> 300k: 3.3x the time).
-  100k phases (median): signatures 29.9 s, join 5.7, exact groups 5.4, LSH 10.3, verification 5.4,
-  components (incl. the exact-Jaccard texts) 13.5, keep rule + write dedup 9.7, write deduped +
-  rejected 10.7. datatrove: signatures 402 s, buckets 3.4, cluster 0.7, filter 49.0.
-  Cost growth 100k -> 1M (10x the documents): corpusmill 5.1x the time (fixed session and Delta
-  costs amortize; the 1M run is warm): signatures 29.9 -> 155.4 s, join + exact 11.1 -> 42.0,
-  LSH 10.3 -> 79.5, verification 5.4 -> 27.1, components 13.5 -> 82.2, writes 20.4 -> 91.2;
-  peak RSS 4.71 -> 5.21 GiB. 379,111 candidate edges at 1M, 223,074 checked on the texts,
-  components converged in 3 large/small-star rounds at every size.
-  Accuracy at every size (generator truth): family precision 1.0000 for both; planted recall at
-  exact J >= 0.7: corpusmill 0.9958 (10k) / 0.9968 (100k) / 0.9971 (300k) / 0.9969 (1M), datatrove
-  0.8931 / 0.8939 / 0.8980.
-  Brute force, --docs 1000 --accuracy (293 true pairs at J >= 0.7):
     corpusmill default (25 x 5, estimate + exact Jaccard within 0.15)  pairs P 1.0000 R 0.9905
     corpusmill exact_margin=1.0 (every edge on the texts)              pairs P 1.0000 R 0.9905
     corpusmill verify_method=signature                                 pairs P 0.9510 R 0.9180
@@ -102,7 +70,7 @@ RSS there are the whole child process:
     datatrove 14 x 9, no verification                                  pairs P 0.8770 R 0.8770
   recall by true Jaccard, corpusmill default: [0.70,0.75) 0.978, [0.75,0.80) 1.000, >= 0.80 1.000;
   datatrove: 0.630, 0.750, [0.80,0.90) 0.947, [0.90,1.00] 1.000.
-  Every record accounted for at every size: corpusmill in = deduped + rejected, datatrove in = kept
+  Every record accounted for: corpusmill in = deduped + rejected, datatrove in = kept
   + removed, checked and printed per run. Corpus generation and the JSONL -> Delta load are not
   timed; datatrove's time includes reading the JSONL twice (it has no separate load step).
 """
@@ -216,11 +184,10 @@ def child_corpusmill(a) -> dict:
     a table an earlier process wrote; it pays the one-off JVM/Delta/metastore warm-up (~14 s at 100k)."""
     from pyspark.sql import functions as F
 
-    from jobs.stages import dedup
-
     from jobs.core import tableio
-    from jobs.core.config import load_config
     from jobs.core.session import get_spark
+    from jobs.registry import load_config
+    from jobs.stages import dedup
     from schemas import documents
 
     logging.getLogger("py4j").setLevel(logging.WARNING)
@@ -300,7 +267,7 @@ def child_datatrove(a) -> dict:
     from datatrove.utils.hashing import HashConfig
 
     try:
-        from loguru import logger as _lg   # datatrove logs through loguru: keep the output readable
+        from loguru import logger as _lg  # datatrove logs through loguru: keep the output readable
         _lg.remove()
         _lg.add(sys.stderr, level="WARNING")
     except ImportError:

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 from typing import Iterator, Tuple
 
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 

@@ -89,16 +89,16 @@ def plain_extract(pages: list[dict], options: dict) -> tuple[float, dict]:
 
 
 def make_config(root: Path, *overrides: str):
-    from jobs.core.config import load_config
+    from jobs.registry import load_config
 
     return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
                               "spark.shuffle_partitions=4", "format.text_sources=[]", *overrides])
 
 
 def run_throughput(pages: list[dict], repeats: int, files: int) -> dict:
-    from jobs.stages.format import run
-    from jobs.core.session import get_spark
     from jobs.core import tableio
+    from jobs.core.session import get_spark
+    from jobs.stages.format import run
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-format-"))
     warcs = write_warcs(pages, tmp / "warc", files)

@@ -49,11 +49,10 @@ def main() -> int:
     if args.skip_kenlm:
         return bench_causal(args)
 
-    from udfs.longctx import coherence, perplexity
-
     from samplegen import kinds as K
-    from udfs.longctx.stats import SignalParams, document_signals, signals_mapper
     from samplegen.grammar import rng_for
+    from udfs.longctx import coherence, perplexity
+    from udfs.longctx.stats import SignalParams, document_signals, signals_mapper
 
     tmp = tempfile.mkdtemp(prefix="bench-longctx-")
     models = args.models
@@ -82,8 +81,8 @@ def main() -> int:
     t_all_plain = median_time(lambda: [document_signals(t, "en", p) for t in texts], args.repeats)
 
     # 3. through Spark: CCNet scoring alone, and the full signal UDF (stats + perplexity + coherence)
-    from jobs.core.config import load_config
     from jobs.core.session import get_spark
+    from jobs.registry import load_config
 
     config = load_config(None, [f"storage.root={tmp}", f"spark.master=local[{args.cores}]", "spark.driver_memory=2g",
                                 "spark.conf={spark.sql.execution.arrow.maxRecordsPerBatch: '8'}"])
@@ -100,7 +99,7 @@ def main() -> int:
     t_spark = median_time(lambda: df.select("doc_id", "language", "text").mapInArrow(
         ppl_fn, perplexity.PERPLEXITY_MAPPER_SCHEMA).write.format("noop").mode("overwrite").save(), args.repeats)
     passthrough = [c.name for c in POINTERS]
-    t_spark_all = median_time(lambda: df.mapInArrow(signals_mapper(p, passthrough), UDF_SCHEMA)
+    t_spark_all = median_time(lambda: df.mapInArrow(signals_mapper(p, passthrough, UDF_SCHEMA), UDF_SCHEMA)
                               .write.format("noop").mode("overwrite").save(), args.repeats)
     spark.stop()
 
@@ -120,11 +119,11 @@ def bench_causal(args) -> int:
     """Causal-LM coherence: a plain loop over CausalCoherence (one process) vs mapInArrow on --cores."""
     from dataclasses import replace
 
-    from jobs.core.config import load_config
     from jobs.core.session import get_spark
-    from udfs.longctx import causal_lm
+    from jobs.registry import load_config
     from samplegen import kinds as K
     from samplegen.grammar import rng_for
+    from udfs.longctx import causal_lm
 
     tmp = tempfile.mkdtemp(prefix="bench-causal-")
     config = load_config(None, [f"storage.root={tmp}", f"spark.master=local[{args.cores}]", "spark.driver_memory=2g",

@@ -72,8 +72,7 @@ def _lang(rng: random.Random) -> str:
 
 def _good(seed: int, j: int) -> tuple[str, dict]:
     """The good article of index j (regenerated on demand: duplicates need no stored corpus)."""
-    from samplegen import en
-    from samplegen import zh
+    from samplegen import en, zh
 
     rng = random.Random(f"good/{seed}/{j}")
     lang = _lang(rng)
@@ -96,10 +95,9 @@ def _join(paragraphs: list[str]) -> str:
 def make_doc(seed: int, i: int) -> dict:
     """One JSONL record {id, url, title, text, date} for document i."""
     from samplegen import crawl as samplegen
-    from samplegen import en
+    from samplegen import en, zh
     from samplegen import html as H
     from samplegen import kinds as K
-    from samplegen import zh
 
     cat = _category(seed, i)
     rng = random.Random(f"doc/{seed}/{i}")
@@ -217,7 +215,7 @@ class TreeRSS(Sampler):
 
 # ---- the run --------------------------------------------------------------------------------------
 def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, overrides=()):
-    from jobs.core.config import load_config
+    from jobs.registry import load_config
 
     sources = [{"path": str(corpus / d / "*.jsonl.gz"), "format": "jsonl", "source_type": "web", "dump": d,
                 "fields": {"text": "text", "id": "id", "url": "url", "title": "title", "date": "date"}}
@@ -235,8 +233,8 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, 
 
 def run_bench(args) -> dict:
     from jobs.core import tableio
-    from jobs.pipeline import available_stages, run_pipeline, stage_module
     from jobs.core.session import get_spark
+    from jobs.pipeline import run_pipeline, stages_by_name
 
     n = args.docs
     work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{n}").resolve()
@@ -252,12 +250,12 @@ def run_bench(args) -> dict:
         shutil.copytree(args.models, root / "models", dirs_exist_ok=True)
     config = bench_config(root, work / "corpus", args.driver_memory, args.partitions, args.set)
     spark = get_spark(config)
-    stages = [s for s in (args.stages.split(",") if args.stages else available_stages())]
-    for name in stages:      # demo assets: blocklists, models (skipped when --models gave them), code repos
-        prepare = getattr(stage_module(name), "prepare_demo", None)
-        if prepare is not None:
-            print(f"[bench] preparing {name} ...", flush=True)
-            prepare(spark, config)
+    selected = stages_by_name(args.stages.split(",") if args.stages else None)
+    stages = [s.name for s in selected]
+    for stage in selected:   # demo assets: blocklists, models (skipped when --models gave them), code repos
+        if stage.prepare_demo is not None:
+            print(f"[bench] preparing {stage.name} ...", flush=True)
+            stage.prepare_demo(spark, config)
     per_stage = []
     t_all = time.monotonic()
     with TreeRSS() as mem:

@@ -55,8 +55,12 @@ def extracted_texts(cache: Path) -> list[tuple[str, str]]:
 
 def run_datatrove(texts: list[str]) -> tuple[float, dict[str, list[bool]]]:
     from datatrove.data import Document
-    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
-                                            GopherRepetitionFilter)
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
 
     filters = {"gopher_repetition": GopherRepetitionFilter(), "gopher_quality": GopherQualityFilter(),
                "c4": C4QualityFilter(), "fineweb": FineWebQualityFilter()}
@@ -84,11 +88,10 @@ def run_spark(texts: list[tuple[str, str]], n_docs: int, cores: int, repeats: in
 
     from pyspark.sql import functions as F
 
-    from jobs.stages import rules
-
     from jobs.core import tableio
-    from jobs.core.config import load_config
     from jobs.core.session import get_spark
+    from jobs.registry import load_config
+    from jobs.stages import rules
     from schemas import documents
 
     root = Path(tempfile.mkdtemp(prefix="bench-rules-"))
@@ -129,7 +132,7 @@ def main() -> int:
     ap.add_argument("--datatrove-docs", type=int, default=990, help="pages datatrove runs on (its side is slow)")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "corpusmill" / "bench"))
     args = ap.parse_args()
-    from jobs.core.config import load_config
+    from jobs.registry import load_config
 
     config = load_config()
     pages = extracted_texts(Path(args.cache))

@@ -82,7 +82,7 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
     args = ap.parse_args()
 
-    from jobs.core.config import load_config
+    from jobs.registry import load_config
     from jobs.stages.longctx import causal_spec
     from jobs.training.train_causal_lm import train_causal_lm
     from udfs.longctx.causal_lm import CausalCoherence

@@ -29,12 +29,20 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jobs.training.train_classifier import TrainSettings, classification_metrics, stratified_split, train_heads  # noqa: E402
+from jobs.core.config import default_section  # noqa: E402
+from jobs.training.train_classifier import (  # noqa: E402
+    ClassifiersConfig,
+    TrainSettings,
+    classification_metrics,
+    stratified_split,
+    train_heads,
+)
 
 DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 LABELS = ["clean", "toxic"]
@@ -155,6 +163,11 @@ def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backb
     from udfs.classifiers import cascade
     from udfs.classifiers.classify import ClassifierSpec, Target, get_scorer
 
+    def spec(runtime: str, band: list[float]) -> ClassifierSpec:
+        return ClassifierSpec(out_dir, head="toxicity", strategy="head", max_length=settings.max_length, batch_size=64,
+                              device="cpu", precision="auto", sort_by_length=True, max_chunks=16, threads=0,
+                              runtime=runtime, cascade=True, band=band)
+
     tasks = {"toxicity": train_recs, **(extra_tasks or {})}
     done = Path(out_dir, "metrics.json")
     if reuse and done.is_file() and Path(out_dir, "heads.json").is_file():
@@ -168,8 +181,7 @@ def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backb
            "validation_macro_f1": hm["validation"]["macro_f1"], "band": hm.get("cascade", {}).get("band"),
            "validation_cascade": hm.get("cascade"), "settings": m["settings"]}
     for rt in runtimes:
-        scorer = get_scorer(ClassifierSpec(out_dir, head="toxicity", max_length=settings.max_length, batch_size=64,
-                                           device="cpu", runtime=rt))
+        scorer = get_scorer(spec(rt, []))
         scorer.score(texts[:64])                                     # load / export outside the timing
         probs, rate = _timed(scorer.score, texts)
         out[f"encoder_{rt}"] = {**f1_summary(gold, [max(p, key=p.get) for p in probs]), "docs_per_s": rate}
@@ -177,12 +189,10 @@ def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backb
     best = max(runtimes, key=lambda rt: out[f"encoder_{rt}"]["docs_per_s"] if out[f"encoder_{rt}"]["f1"] >= ref - 0.005
                else -1)
     out["fastest_runtime_within_0.005"] = best
-    scorer = get_scorer(ClassifierSpec(out_dir, head="toxicity", max_length=settings.max_length, batch_size=64,
-                                       device="cpu", runtime=best))
+    scorer = get_scorer(spec(best, []))
     for name, band in (("first_pass", cascade.EMPTY), ("cascade", [])):
-        spec = ClassifierSpec(out_dir, head="toxicity", max_length=settings.max_length, batch_size=64, device="cpu",
-                              runtime=best, band=band)
-        res, rate = _timed(lambda x: scorer.score_targets(x, [Target(spec, "toxic", "p", "by")]), texts)
+        target = Target(spec(best, band), "toxic", "p", "by")
+        res, rate = _timed(lambda x: scorer.score_targets(x, [target]), texts)
         pred = ["toxic" if p >= 0.5 else "clean" for p in res["p"]]
         out[name] = {**f1_summary(gold, pred), "docs_per_s": rate,
                      "share_to_encoder": sum(1 for d in res["by"] if d == "bert") / max(1, len(texts))}
@@ -210,10 +220,10 @@ def run_lang(lang: str, args) -> dict:
             res["tfidf_full_train"] = tfidf_baseline(train_all, test, lang, args.seed)
     res["baseline_seconds"] = round(time.monotonic() - t, 1)
     backbone = (args.backbone_zh if lang == "zh" else args.backbone_en) or None
-    s = TrainSettings(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length,
-                      patience=args.patience, evals_per_epoch=args.evals_per_epoch, validation_share=0.1,
-                      seed=args.seed, threads=args.threads, extend_vocab=args.extend_vocab,
-                      freeze_embeddings=args.freeze_embeddings)
+    s = replace(TrainSettings.from_config(default_section("classifiers", ClassifiersConfig)), epochs=args.epochs,
+                lr=args.lr, batch_size=args.batch_size, max_length=args.max_length, patience=args.patience,
+                evals_per_epoch=args.evals_per_epoch, validation_share=0.1, seed=args.seed, threads=args.threads,
+                extend_vocab=args.extend_vocab, freeze_embeddings=args.freeze_embeddings)
     res["backbone"] = backbone or "MiniLM-L6"
     res["finetuned"] = finetune(train_sub, test, str(Path(args.model_dir) / f"toxicity-{lang}"), s, backbone,
                                 tuple(args.runtimes.split(",")), reuse=args.reuse)

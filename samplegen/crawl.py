@@ -6,28 +6,34 @@ porn, advertisement, disfluent, blocked domain, blocked words, long coherent/inc
 redirect) and recorded in ``manifest.json`` so later stages can be checked against ground truth.
 Same seed -> byte-identical files (dates and record ids come from the seed, gzip mtime is 0).
 
-    python -m samplegen.crawl OUT_DIR [--seed N] [--pages-per-dump N]
+    python -m samplegen OUT_DIR [--seed N] [--pages-per-dump N]
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import hashlib
 import html as _html
+import io
 import json
 import os
+import random
 import re
-import sys
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from samplegen import en
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeadersParser
+from warcio.timeutils import datetime_to_http_date, datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from samplegen import en, zh
 from samplegen import html as H
 from samplegen import kinds as K
-from samplegen import zh
 from samplegen.grammar import rng_for
-from samplegen.warc import WarcWriter, http_date
 
 DUMPS = ("CC-MAIN-2024-10", "CC-MAIN-2024-18")
 DUMP_INFO = {  # crawl window start, files per dump, description (as in CC's warcinfo)
@@ -443,6 +449,89 @@ def _summary(pages: dict) -> dict:
             "dup_groups": len({v["dup_group"] for v in pages.values() if v.get("dup_group")})}
 
 
+class _CCWarcWriter(WARCWriter):
+    """warcio's writer with Common Crawl's digests: warcinfo records carry none, request and metadata records
+    only a block digest, responses a payload and a block digest."""
+
+    NO_PAYLOAD_DIGEST_TYPES = ("warcinfo", "revisit", "request", "metadata")
+
+    def ensure_digest(self, record: ArcWarcRecord, block: bool = True, payload: bool = True) -> None:
+        if record.rec_type != "warcinfo":
+            super().ensure_digest(record, block=block, payload=payload)
+
+
+class _WarcFile:
+    """One .warc.gz in Common Crawl's shape: a warcinfo record, then request, response and metadata per URL.
+
+    warcio serialises each record (WARC/1.0 headers, Content-Length, sha1/base32 digests); record ids come
+    from the caller's seeded RNG and dates are given. Each record is gzipped here as its own member with
+    mtime 0 and level 6, which fixes the file bytes, and so the offsets kept in manifest.json, for a seed.
+    """
+
+    def __init__(self, path: str, rng: random.Random):
+        self.rng = rng
+        self.fh = open(path, "wb")
+        self.buf = io.BytesIO()
+        self.writer = _CCWarcWriter(self.buf, gzip=False, warc_version="1.0")
+        self.warcinfo_id = ""
+
+    def _record_id(self) -> str:
+        return StatusAndHeadersParser.make_warc_id(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _record(self, rec_type: str, uri: str, block: bytes, headers: list[tuple[str, str]]) -> ArcWarcRecord:
+        return self.writer.create_warc_record(uri, rec_type, payload=io.BytesIO(block), length=len(block),
+                                              warc_headers_dict=dict(headers))
+
+    def _write(self, record: ArcWarcRecord) -> int:
+        """Append ``record`` as one gzip member; returns the member's byte offset."""
+        self.writer.write_record(record)
+        offset = self.fh.tell()
+        self.fh.write(gzip.compress(self.buf.getvalue(), compresslevel=6, mtime=0))
+        self.buf.seek(0)
+        self.buf.truncate()
+        return offset
+
+    def warcinfo(self, ts: datetime, filename: str, fields: list[tuple[str, str]]) -> None:
+        block = "".join(f"{k}: {v}\r\n" for k, v in fields).encode("utf-8")
+        self.warcinfo_id = self._record_id()
+        self._write(self._record("warcinfo", "", block, [
+            ("WARC-Type", "warcinfo"), ("WARC-Date", datetime_to_iso_date(ts)), ("WARC-Filename", filename),
+            ("WARC-Record-ID", self.warcinfo_id), ("Content-Type", "application/warc-fields")]))
+
+    def capture(self, ts: datetime, url: str, host: str, ip: str, status: str, headers: list[tuple[str, str]],
+                payload: bytes, payload_type: str, fetch_ms: int) -> dict:
+        """request + response + metadata for one URL; returns the response's record id and offset."""
+        path = url.split(host, 1)[1] or "/"
+        req = (f"GET {path} HTTP/1.1\r\nUser-Agent: CCBot/2.0 (https://commoncrawl.org/faq/)\r\n"
+               f"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+               f"Accept-Language: en-US,en;q=0.5,zh-CN;q=0.3\r\nAccept-Encoding: br,gzip\r\n"
+               f"Host: {host}\r\nConnection: Keep-Alive\r\n\r\n").encode("ascii")
+        req_id, resp_id, meta_id = self._record_id(), self._record_id(), self._record_id()
+        date = ("WARC-Date", datetime_to_iso_date(ts))
+        self._write(self._record("request", url, req, [
+            ("WARC-Type", "request"), date, ("WARC-Record-ID", req_id),
+            ("Content-Type", "application/http; msgtype=request"), ("WARC-Warcinfo-ID", self.warcinfo_id),
+            ("WARC-IP-Address", ip), ("WARC-Target-URI", url)]))
+        http_head = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+        response = self._record("response", url, http_head.encode("latin-1") + payload, [
+            ("WARC-Type", "response"), date, ("WARC-Record-ID", resp_id),
+            ("Content-Type", "application/http; msgtype=response"), ("WARC-Warcinfo-ID", self.warcinfo_id),
+            ("WARC-Concurrent-To", req_id), ("WARC-IP-Address", ip), ("WARC-Target-URI", url)])
+        # CC's header order: payload digest, block digest, then the identified payload type
+        self.writer.ensure_digest(response, block=True, payload=True)
+        response.rec_headers.add_header("WARC-Identified-Payload-Type", payload_type)
+        offset = self._write(response)
+        meta = f"fetchTimeMs: {fetch_ms}\r\n".encode("ascii")
+        self._write(self._record("metadata", url, meta, [
+            ("WARC-Type", "metadata"), date, ("WARC-Record-ID", meta_id),
+            ("Content-Type", "application/warc-fields"), ("WARC-Warcinfo-ID", self.warcinfo_id),
+            ("WARC-Concurrent-To", resp_id), ("WARC-Target-URI", url)]))
+        return {"record_id": resp_id, "offset": offset}
+
+    def close(self) -> None:
+        self.fh.close()
+
+
 def generate_crawl(out_dir: str, seed: int = 0, pages_per_dump: int = 200) -> dict:
     """Write the two-dump sample crawl (WARC.gz) and manifest.json under ``out_dir``; return the manifest.
 
@@ -466,7 +555,7 @@ def generate_crawl(out_dir: str, seed: int = 0, pages_per_dump: int = 200) -> di
             name = f"CC-MAIN-{stamp}-{(t0 + timedelta(hours=3)).strftime('%Y%m%d%H%M%S')}-{f:05d}.warc.gz"
             rel = f"{dump}/{name}"
             files.append(rel)
-            writer = WarcWriter(os.path.join(out_dir, rel), rng)
+            writer = _WarcFile(os.path.join(out_dir, rel), rng)
             writer.warcinfo(t0, name, [
                 ("isPartOf", dump), ("publisher", "Common Crawl"), ("description", description),
                 ("operator", "Common Crawl Admin (info@commoncrawl.org)"),
@@ -478,7 +567,7 @@ def generate_crawl(out_dir: str, seed: int = 0, pages_per_dump: int = 200) -> di
             for k, p in enumerate(chunk):
                 ts = t0 + timedelta(seconds=20 * k + rng.randint(0, 19))
                 ip = ".".join(str(b) for b in hashlib.md5(p.host.encode()).digest()[:4])
-                headers = [("Date", http_date(ts)), ("Server", rng.choice(("nginx", "Apache", "cloudflare"))),
+                headers = [("Date", datetime_to_http_date(ts)), ("Server", rng.choice(("nginx", "Apache", "cloudflare"))),
                            ("Content-Type", p.content_type), ("Content-Length", str(len(p.payload))),
                            *p.extra_headers, ("Connection", "close")]
                 ptype = p.content_type.split(";")[0]
@@ -650,7 +739,8 @@ def reference_text(lang: str, n_sentences: int = 5000, seed: int = 0) -> list[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Write the deterministic sample crawl and text sources.")
+    ap = argparse.ArgumentParser(prog="python -m samplegen",
+                                 description="Write the deterministic sample crawl and text sources.")
     ap.add_argument("out_dir")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pages-per-dump", type=int, default=200)
@@ -659,7 +749,3 @@ def main(argv: list[str] | None = None) -> int:
     s = generate_text_sources(os.path.join(args.out_dir, "sources"), args.seed)
     print(json.dumps({"crawl": m["summary"], "sources": s["files"]}, indent=1, ensure_ascii=False))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

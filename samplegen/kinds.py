@@ -10,9 +10,8 @@ from __future__ import annotations
 import random
 import re
 
-from samplegen import en
-from samplegen import zh
-from samplegen.grammar import split_list
+from samplegen import en, zh
+from samplegen.grammar import Deck, expand, split_list
 
 PRODUCTS_EN = split_list("wireless earbuds;memory foam mattress;air fryer;standing desk;electric toothbrush;"
                          "robot vacuum;running shoes;smart watch;coffee machine;vitamin gummies;solar garden lights;"
@@ -243,7 +242,6 @@ def _extra_fill(w, rng: random.Random, lang: str):
 
 def say(rng: random.Random, lang: str, templates: list[str], topic: str | None = None) -> str:
     """One sentence from ``templates`` with topic slots filled (English or Chinese)."""
-    from samplegen.grammar import expand
     w = _en_writer(rng, topic) if lang == "en" else _zh_writer(rng, topic)
     text = expand(rng.choice(templates), rng, _extra_fill(w, rng, lang))
     if lang == "en":
@@ -595,7 +593,6 @@ def long_story(rng: random.Random, lang: str, min_bytes: int = 42000) -> dict:
     Chapters move between a few related topics (wider vocabulary), the cast never changes, and callbacks
     name earlier chapters' events by full phrase or short reference, with pronouns and connectives.
     """
-    from samplegen.grammar import Deck, expand
     names = en.TOPIC_NAMES if lang == "en" else zh.TOPIC_NAMES
     topics = rng.sample(names, 3)
 

@@ -1,7 +1,8 @@
 """`documents`: one row per extracted text document (web page, book, paper, patent)."""
 from pyspark.sql.types import BooleanType, FloatType, LongType, StringType, TimestampType
 
-from schemas.base import Column as C, table
+from schemas.base import Column as C
+from schemas.base import table
 
 TABLE = table(
     "documents",

@@ -2,7 +2,8 @@
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType
 
 from schemas import documents
-from schemas.base import Column as C, table
+from schemas.base import Column as C
+from schemas.base import table
 
 TABLE = table(
     "longctx",

@@ -1,7 +1,8 @@
 """`minhash_signatures`: stored MinHash signatures, reused by later (incremental) dedup runs."""
 from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType
 
-from schemas.base import Column as C, table
+from schemas.base import Column as C
+from schemas.base import table
 
 TABLE = table(
     "minhash_signatures",

@@ -1,7 +1,8 @@
 """`rejected`: every record a stage dropped, with why and where it came from."""
 from pyspark.sql.types import StringType
 
-from schemas.base import Column as C, table
+from schemas.base import Column as C
+from schemas.base import table
 
 TABLE = table(
     "rejected",

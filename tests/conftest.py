@@ -11,7 +11,7 @@ SHARED_DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "share
 
 
 def make_config(root: Path, *overrides: str):
-    from jobs.core.config import load_config
+    from jobs.registry import load_config
 
     return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
                               "spark.shuffle_partitions=4", "storage.catalog=none", *overrides])

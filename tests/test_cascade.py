@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from test_classify import CLEAN, TOXIC  # noqa: E402
+from test_classify import CLEAN, TOXIC, make_spec  # noqa: E402
+
 from udfs.classifiers import cascade, cheap_model  # noqa: E402
-from udfs.classifiers.classify import ClassifierSpec, Target, cascade_note, check_model, get_scorer, score_targets  # noqa: E402
+from udfs.classifiers.classify import Target, cascade_note, check_model, get_scorer, score_targets  # noqa: E402
 
 ADS = ["buy now, limited offer, 50% off", "click here for cheap deals today", "free shipping on all orders, shop now",
        "special discount code, order today", "best price guaranteed, buy two get one free", "sale ends tonight, hurry"]
@@ -26,13 +28,15 @@ BAD = ["", "   \n\t ", "😀🎉🔥" * 50, "混合 scripts 和 English текс
 
 @pytest.fixture(scope="module")
 def two_heads(tmp_path_factory):
-    from jobs.training.train_classifier import TrainSettings, train_heads
+    from jobs.core.config import default_section
+    from jobs.training.train_classifier import ClassifiersConfig, TrainSettings, train_heads
 
     out = tmp_path_factory.mktemp("two-heads") / "m"
     tasks = {"toxicity": ([(t, "toxic") for t in TOXIC] + [(t, "clean") for t in CLEAN]) * 2,
              "advertisement": ([(t, "ad") for t in ADS] + [(t, "clean") for t in PLAIN]) * 2}
-    s = TrainSettings(epochs=3, max_length=32, seed=0, lr=3e-4, batch_size=8, validation_share=0.25, threads=1,
-                      evals_per_epoch=1, patience=3)
+    s = replace(TrainSettings.from_config(default_section("classifiers", ClassifiersConfig)), epochs=3,
+                max_length=32, seed=0, lr=3e-4, batch_size=8, validation_share=0.25, threads=1, evals_per_epoch=1,
+                patience=3)
     metrics = train_heads(tasks, str(out), s)
     return str(out), metrics
 
@@ -86,19 +90,19 @@ def test_train_heads_writes_one_encoder_with_two_heads_and_their_cascades(two_he
         assert metrics["heads"][h]["validation"]["macro_f1"] >= 0.7
         c = metrics["heads"][h]["cascade"]
         assert min(np.array(c["f1"]) - np.maximum(c["f1_cheap"], c["f1_bert"])) >= -0.005 - 1e-9
-    check_model(ClassifierSpec(path, head="toxicity"), "k")
+    check_model(make_spec(path, head="toxicity"), "k")
     from jobs.core.config import ConfigError
 
     with pytest.raises(ConfigError, match="several heads .*advertisement, toxicity.*name one with `head:`"):
-        check_model(ClassifierSpec(path), "k")
+        check_model(make_spec(path), "k")
     with pytest.raises(ConfigError, match="k: model .* has no head 'porn'"):
-        check_model(ClassifierSpec(path, head="porn"), "k")
+        check_model(make_spec(path, head="porn"), "k")
 
 
 def test_heads_share_one_encoder_pass_and_the_band_decides(two_heads):
     path, _ = two_heads
     texts = TOXIC[:2] + ADS[:2] + PLAIN[:2] + [None] + BAD
-    spec = ClassifierSpec(path, max_length=32, batch_size=64)
+    spec = make_spec(path, max_length=32, batch_size=64)
     scorer = get_scorer(spec)
     calls = []
     real = scorer.encoder
@@ -110,8 +114,8 @@ def test_heads_share_one_encoder_pass_and_the_band_decides(two_heads):
 
     scorer.encoder = Counting()
     everything = [0.0, 1.0]
-    targets = [Target(ClassifierSpec(path, head="toxicity", band=everything), "toxic", "p_tox", "tox_by"),
-               Target(ClassifierSpec(path, head="advertisement", band=cascade.EMPTY), "ad", "p_ad", "ad_by")]
+    targets = [Target(make_spec(path, head="toxicity", band=everything), "toxic", "p_tox", "tox_by"),
+               Target(make_spec(path, head="advertisement", band=cascade.EMPTY), "ad", "p_ad", "ad_by")]
     res = scorer.score_targets(texts, targets)
     assert calls == [len(texts) - 1]                 # one pass, every live text, for both heads
     assert res["tox_by"][6] is None and res["p_tox"][6] is None and res["p_ad_cheap"][6] is None
@@ -122,12 +126,12 @@ def test_heads_share_one_encoder_pass_and_the_band_decides(two_heads):
     assert res["p_tox"][0] > 0.5 > res["p_tox"][4] and res["p_ad"][2] > 0.5 > res["p_ad"][5]
 
     calls.clear()
-    nothing = [Target(ClassifierSpec(path, head=h, band=cascade.EMPTY), lab, f"p_{h}", f"{h}_by")
+    nothing = [Target(make_spec(path, head=h, band=cascade.EMPTY), lab, f"p_{h}", f"{h}_by")
                for h, lab in (("toxicity", "toxic"), ("advertisement", "ad"))]
     res = scorer.score_targets(texts, nothing)
     assert calls == [] and set(res["toxicity_by"]) == {"cheap", None} and set(res["p_toxicity_bert"]) == {None}
 
-    off = [Target(ClassifierSpec(path, head="toxicity", cascade=False), "toxic", "p", "by")]
+    off = [Target(make_spec(path, head="toxicity", cascade=False), "toxic", "p", "by")]
     res = scorer.score_targets(texts, off)
     assert set(res["by"]) == {"bert", None} and set(res["p_cheap"]) == {None}
     scorer.encoder = real
@@ -137,8 +141,8 @@ def test_score_targets_through_spark(spark, two_heads):
     path, _ = two_heads
     rows = [(str(i), t) for i, t in enumerate(TOXIC[:3] + CLEAN[:3] + ADS[:3] + PLAIN[:2] + BAD[:4])] + [("n", None)]
     df = spark.createDataFrame(rows, "doc_id string, text string").repartition(2)
-    targets = [Target(ClassifierSpec(path, head="toxicity", max_length=32), "toxic", "p_toxicity", "toxicity_decided_by"),
-               Target(ClassifierSpec(path, head="advertisement", max_length=32), "ad", "p_advertisement",
+    targets = [Target(make_spec(path, head="toxicity", max_length=32), "toxic", "p_toxicity", "toxicity_decided_by"),
+               Target(make_spec(path, head="advertisement", max_length=32), "ad", "p_advertisement",
                       "advertisement_decided_by")]
     out = score_targets(df, "text", targets, what="test")
     assert "ArrowEvalPython" in out._jdf.queryExecution().executedPlan().toString()
@@ -168,7 +172,7 @@ def test_plain_hf_classifier_still_works_with_the_cascade_off(tmp_path, caplog):
                                                            label2id={"clean": 0, "toxic": 1})
     m.save_pretrained(tmp_path / "plain")
     AutoTokenizer.from_pretrained(backbone).save_pretrained(tmp_path / "plain")
-    spec = ClassifierSpec(str(tmp_path / "plain"), max_length=32)
-    assert "no first-pass model" in cascade_note(spec) and cascade_note(ClassifierSpec(spec.model, cascade=False)) is None
+    spec = make_spec(str(tmp_path / "plain"), max_length=32)
+    assert "no first-pass model" in cascade_note(spec) and cascade_note(make_spec(spec.model, cascade=False)) is None
     res = get_scorer(spec).score_targets(["hello", None], [Target(spec, "toxic", "p", "by")])
     assert res["by"] == ["bert", None] and res["p_cheap"] == [None, None] and 0 <= res["p"][0] <= 1

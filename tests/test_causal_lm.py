@@ -10,21 +10,17 @@ import subprocess
 import sys
 
 import pytest
+from test_longctx import SMALL_COHERENCE, coherent_doc, doc_row, lc_models, shuffled_doc, write_docs  # noqa: F401
 
 from jobs import cli
-
-from jobs.stages import longctx
-
 from jobs.core import tableio
 from jobs.core.config import ConfigError
+from jobs.stages import longctx
 from jobs.training.train_causal_lm import CausalTrainConfig, demo_text, train_causal_lm
 from schemas import longctx_signals
 from schemas.base import assert_matches
 from udfs.longctx import causal_lm
 from udfs.longctx.causal_lm import CausalLMSpec, chunk_spans, fit_window
-
-from test_longctx import (SMALL_COHERENCE, coherent_doc, doc_row, lc_models,  # noqa: F401
-                          shuffled_doc, write_docs)
 
 TINY = CausalTrainConfig(vocab_size=400, layers=2, hidden=32, heads=2, positions=256, steps=30, batch_size=4,
                          lr=3e-3, seed=0, max_chars=200_000, threads=1, demo_docs=10, demo_steps=30,
@@ -173,7 +169,7 @@ def test_missing_or_bad_causal_lm_is_one_config_error_before_the_job(spark, conf
         longctx.check_models(_cfg(config_factory, lc_models, "nobody/no-such-model"))
     assert not tableio.table_exists(spark, config, "runs")
     with pytest.raises(ConfigError, match=r"^longctx.coherence.scorer"):
-        longctx.validate(config_factory("longctx.coherence.scorer=gpt"))
+        config_factory("longctx.coherence.scorer=gpt")
     with pytest.raises(ConfigError, match=r"^longctx.coherence.model: device 'tpu'"):
         longctx.check_models(_cfg(config_factory, lc_models, "x", "longctx.coherence.device=tpu"))
 

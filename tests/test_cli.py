@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from jobs import cli
-
-from jobs.core import tableio
 from test_format import EN, ZH, write_warc
 from test_safety import tiny_model  # noqa: F401 (fixture)
+
+from jobs import cli
+from jobs.core import tableio
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,7 +149,10 @@ def test_model_on_another_file_system_is_staged_before_loading(spark, tmp_path, 
     hconf.set("fs.viewfs.mounttable.cmtest.link./models", f"file://{model_dir.parent}")
     uri = "viewfs://cmtest/models/staged-clf"
     df = spark.createDataFrame([("a river runs to the sea",), ("you are an idiot",), (None,)], "text string")
-    got = score_column(df, "text", ClassifierSpec(model=uri, device="cpu"), "p").collect()
+    spec = ClassifierSpec(model=uri, head="", strategy="head", max_length=256, batch_size=32, device="cpu",
+                          precision="auto", sort_by_length=True, max_chunks=16, threads=0, runtime="auto",
+                          cascade=True, band=[])
+    got = score_column(df, "text", spec, "p").collect()
     assert [sorted(r.p) for r in got[:2]] == [["clean", "toxic"], ["clean", "toxic"]] and got[2].p is None
     staged = Path(local_path(uri))
     assert staged != model_dir and (staged / "config.json").is_file()

@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT, make_config
 from pyspark.sql import functions as F
 
-from conftest import ROOT, make_config
-from jobs.stages import code as code_repos
-from samplegen import code_repos as sg
+from jobs import cli
 from jobs.core import tableio
 from jobs.core.config import ConfigError
+from jobs.stages import code as code_repos
+from jobs.tools import export
+from samplegen import code_repos as sg
 from schemas import code_files as files_schema
 from schemas import code_samples as samples_schema
 from schemas.base import assert_matches
@@ -273,15 +275,15 @@ def test_export_shards(spark, run_a, tmp_path):
 
     cfg, _, _ = run_a
     out = tmp_path / "shards"
-    assert code_repos.export_cli(["--out", str(out), "--shards", "2", "--set", f"storage.root={cfg.storage.root}"]) == 0
+    assert cli.main(["export", "--out", str(out), "--shards", "2", "--set", f"storage.root={cfg.storage.root}"]) == 0
     rows = [json.loads(line) for f in sorted(out.glob("part-*.json.gz")) for line in gzip.open(f, "rt")]
     samples = _samples(spark, cfg)
     assert sorted(r["sample_id"] for r in rows) == sorted(s.sample_id for s in samples)
     r = next(r for r in rows if r["repo"] == "pyapp")
     assert r["text"].startswith("# Repository: pyapp") and r["files"][0] == "README.md" and r["token_count"] > 0
-    assert code_repos.export_samples(spark, cfg, str(tmp_path / "pq"), fmt="parquet", shards=1) == len(samples)
+    assert export.export_samples(spark, cfg, str(tmp_path / "pq"), fmt="parquet", shards=1) == len(samples)
     with pytest.raises(ConfigError):
-        code_repos.export_samples(spark, cfg, str(tmp_path / "x"), fmt="csv")
+        export.export_samples(spark, cfg, str(tmp_path / "x"), fmt="csv")
 
 
 def test_git_fingerprint_follows_commits_not_the_work_tree(spark, config, tmp_path):

@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from jobs.core.config import ConfigError, load_config
+from jobs.core.config import ConfigError
+from jobs.registry import load_config
 
 
 def test_defaults_load_and_type():
@@ -63,6 +64,68 @@ def test_cli_config_error_exits_2_with_one_line():
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert lines == ["corpusmill: config error: spark.bogus: unknown key (known: app_name, conf, driver_memory, "
                      "jars_dir, master, shuffle_partitions)"]
+
+
+def test_a_key_missing_from_the_yaml_is_an_error_naming_it():
+    with pytest.raises(ConfigError, match=r"^dedup\.minhash\.ngram: missing \(add it to your config; see conf/default"):
+        load_config(None, ["dedup.minhash={num_perm: 128}"])       # --set replaces the whole mapping
+
+
+@pytest.mark.parametrize("override, line", [
+    ("dedup.minhash.num_perm=0", "dedup.minhash.num_perm: expected 1..1024, got 0"),
+    ("code.minhash.bands=3", "code.minhash.bands/rows: set both (> 0) or both 0 (optimal), got 3 x 0"),
+    ("safety.toxicity.strategy=middle",
+     "safety.toxicity: strategy 'middle' unknown (one of head, head_tail, chunk_mean, chunk_max)"),
+    ("format.text_sources=[{path: x, format: csv, source_type: b}]",
+     "format.text_sources[0].format: expected jsonl or parquet, got 'csv'"),
+    ("storage.catalog=hive", "storage.metastore_uri: required when storage.catalog is hive"),
+])
+def test_value_errors_name_the_full_key(override, line):
+    """A section shared by several keys (MinHashParams, ClassifierSpec) names keys relative to itself;
+    the loader puts its message under the key it was read from."""
+    with pytest.raises(ConfigError) as e:
+        load_config(None, [override])
+    assert str(e.value) == line
+
+
+# Fields that may keep a default: list entries (a user's list replaces the default one, so the YAML
+# cannot fill in an entry) and per-language overrides (unset = the `default` language's value).
+DEFAULTS_ALLOWED = {
+    ("TextSourceConfig", "dump"), ("TextSourceConfig", "fields"),
+    ("DomainListSpec", "category"), ("DomainListSpec", "categories"),
+    *(("SafetyThresholds", n) for n in ("word_min_distinct", "word_per_1k", "toxicity", "pornography")),
+    ("QualityThresholds", "advertisement"), ("QualityThresholds", "disfluent"),
+}
+
+
+def test_config_dataclasses_keep_no_defaults_of_their_own():
+    """conf/default.yaml is the one place a default lives: section fields have none in code."""
+    import dataclasses
+    import typing
+
+    from jobs.core.config import SparkConfig, StorageConfig
+    from jobs.registry import section_types
+
+    found, seen = set(), set()
+
+    def walk(cls):
+        if cls in seen:
+            return
+        seen.add(cls)
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+                found.add((cls.__name__, f.name))
+            todo = [hints[f.name]]
+            while todo:
+                tp = todo.pop()
+                if dataclasses.is_dataclass(tp):
+                    walk(tp)
+                todo += typing.get_args(tp)
+
+    for cls in [StorageConfig, SparkConfig, *section_types().values()]:
+        walk(cls)
+    assert found <= DEFAULTS_ALLOWED, sorted(found - DEFAULTS_ALLOWED)
 
 
 @pytest.mark.parametrize("name", ["cluster.example.yaml", "gpu.example.yaml"])

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.stages import dedup
-
 from jobs.core import tableio
 from jobs.core.config import ConfigError
+from jobs.stages import dedup
 from schemas import dedup as dedup_schema
 from schemas import deduped as deduped_schema
 from schemas import documents
@@ -156,8 +156,10 @@ def test_hundred_thousand_boilerplate_documents_one_cluster(spark, config_factor
 
 def test_config_errors_name_the_key(config_factory):
     with pytest.raises(ConfigError, match="dedup.minhash.bands"):
-        dedup.DedupConfig(["documents"], minhash=dedup.lsh.MinHashParams(bands=20, rows=9)).validate()
+        config_factory("dedup.minhash.bands=20", "dedup.minhash.rows=9")
+    with pytest.raises(ConfigError, match=r"^bands: bands\*rows = 180"):     # built in code: relative to itself
+        replace(config_factory().dedup.minhash, bands=20, rows=9)
     with pytest.raises(ConfigError, match="dedup.tokenizer"):
-        config_factory("dedup.tokenizer=bpe").dedup.validate()
+        config_factory("dedup.tokenizer=bpe")
     with pytest.raises(ConfigError, match="dedup.minhash.verify_method"):
-        config_factory("dedup.minhash.verify_method=fuzzy").dedup.validate()
+        config_factory("dedup.minhash.verify_method=fuzzy")

@@ -6,9 +6,18 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from udfs.dedup import lsh
 from schemas import documents
 from udfs.dedup import evaluate as ev
+from udfs.dedup import lsh
+
+# the `dedup.minhash` knobs these tests do not vary; bands = rows = 0: the FP/FN-optimal split
+PARAMS = dict(num_perm=128, ngram=5, threshold=0.7, bands=0, rows=0, seed=42, verify=True, verify_method="exact",
+              exact_margin=0.15, fp_weight=0.5, fn_weight=0.5, hot_bucket_size=1000, max_iterations=64,
+              lowercase=True, strip_punct=True, digits_to_zero=True)
+
+
+def _params(**changes) -> lsh.MinHashParams:
+    return lsh.MinHashParams(**{**PARAMS, **changes})
 
 
 def _sigs(spark, rows):
@@ -70,9 +79,9 @@ def corpus():
 def test_near_duplicate_clusters_vs_brute_force(spark, corpus, verify):
     c, truth = corpus
     df = spark.createDataFrame(c.rows, documents.SCHEMA)
-    params = lsh.MinHashParams(bands=25, rows=5, verify=verify != "off",
-                               verify_method="signature" if verify == "signature" else "exact",
-                               exact_margin=1.0 if verify == "exact_all" else 0.15)
+    params = _params(bands=25, rows=5, verify=verify != "off",
+                     verify_method="signature" if verify == "signature" else "exact",
+                     exact_margin=1.0 if verify == "exact_all" else 0.15)
     out = lsh.near_duplicate_clusters(spark, df, id_col="doc_id", text_col="text", params=params)
     assert out.columns == ["doc_id", "cluster_id", "cluster_size"]
     rows = out.collect()
@@ -107,7 +116,7 @@ def test_chars_tokenizer_clusters_chinese_near_duplicates(spark):
     other = "".join(rng.choice(chars) for _ in range(400))
     rows = [("a", base), ("b", near), ("c", other)]
     df = spark.createDataFrame(rows, "id string, text string")
-    params = lsh.MinHashParams()
+    params = _params()
     got = {r.id: r.cluster_id for r in
            lsh.near_duplicate_clusters(spark, df, id_col="id", text_col="text", params=params, tokenizer="chars")
            .collect()}
@@ -131,7 +140,7 @@ def test_exact_margin_reads_texts_only_near_the_threshold(spark):
     edges = spark.createDataFrame([("b", "a"), ("d", "c")], "src string, dst string")
 
     def kept(margin):
-        p = lsh.MinHashParams(exact_margin=margin)
+        p = _params(exact_margin=margin)
         out = lsh.verify_exact(edges, sigs, docs, id_col="doc_id", text_col="text", params=p)
         return {(r.src, r.dst): r.jaccard for r in out.collect()}
 

@@ -30,10 +30,10 @@ def demo(tmp_path_factory):
 
 
 def test_demo_runs_every_stage_and_writes_the_report(demo):
-    from jobs.pipeline import STAGES
+    from jobs.stages import stage_names
 
     root, out = demo
-    for stage in STAGES:
+    for stage in stage_names():
         assert f"] {stage}: success" in out, out[-3000:]
     report = next(ln for ln in out.splitlines() if ln.startswith("report: "))[8:]
     assert Path(report).exists() and "<img" in Path(report).read_text()
@@ -130,7 +130,7 @@ def test_readme_examples_run(demo):
     import shlex
 
     from jobs import cli
-    from jobs.core.config import load_config
+    from jobs.registry import load_config
 
     root, _ = demo
     conf = _readme_conf(root)

@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 from jobs import cli
-
 from jobs.core import errors, tableio
 
 ROOT = Path(__file__).resolve().parent.parent

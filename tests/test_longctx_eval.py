@@ -11,12 +11,11 @@ import random
 import re
 
 import pytest
+from test_longctx import lc_models, link_list, log_lines, number_table  # noqa: F401
+from test_perplexity import auc
 
 from udfs.longctx import perplexity
 from udfs.longctx.stats import SignalParams, document_signals
-
-from test_longctx import lc_models, link_list, log_lines, number_table  # noqa: F401
-from test_perplexity import auc
 
 # signal -> +1 when a higher value means "coherent / clean", -1 when lower does
 DIRECTION = {"coh_ppl_diff": +1, "coh_ppl_ratio": -1, "coh_hit_diff": +1, "doc_perplexity": -1,

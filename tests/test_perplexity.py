@@ -4,11 +4,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from test_longctx import coherent_doc, lc_models, link_list, number_table, shuffled_doc  # noqa: F401
 
 from udfs.longctx import coherence, perplexity
 from udfs.longctx.stats import text_stats
-
-from test_longctx import coherent_doc, lc_models, link_list, number_table, shuffled_doc  # noqa: F401
 
 
 def auc(pos: list[float], neg: list[float]) -> float:

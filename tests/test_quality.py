@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 from pyspark.sql import functions as F
+from test_safety import lists, safety_config, tiny_classifier, write_docs  # noqa: F401 (fixture)
 
 from jobs.core import tableio
 from jobs.core.config import ConfigError
 from schemas import pretrain, quality_signals
 from schemas.base import assert_matches
-from test_safety import lists, safety_config, tiny_classifier, write_docs  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +25,8 @@ def quality_overrides(model, *extra):
 
 
 def test_quality_after_safety_writes_pretrain(spark, config_factory, lists, tiny_model):
-    from jobs.stages import quality, safety
     from jobs.pipeline import run_pipeline
+    from jobs.stages import quality, safety
 
     config = safety_config(config_factory, lists, tiny_model, *quality_overrides(
         tiny_model, "quality.thresholds.default.advertisement=0.999", "quality.thresholds.default.disfluent=0.999",

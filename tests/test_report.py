@@ -7,10 +7,9 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType
 
-from jobs.tools import report
-
 from jobs.core import tableio
 from jobs.core.stage import Counts, run_stage
+from jobs.tools import report
 from schemas import documents
 from schemas.base import Column, table
 

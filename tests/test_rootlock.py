@@ -19,12 +19,11 @@ import time
 import pytest
 
 from jobs.core import rootlock
-
 from samplegen import crawl as samplegen
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from jobs.core.config import load_config
+    from jobs.registry import load_config
     from jobs.core import rootlock
     rootlock.claim(load_config(None, ["storage.root=" + sys.argv[1]]), "lock test holder")
     print("held", flush=True)

@@ -1,17 +1,28 @@
-"""Rule signals as plain functions: word splitting, Gopher / C4 / FineWeb / InternLM2 signals."""
+"""Rule signals as plain functions: word splitting, Gopher / C4 / FineWeb / InternLM2 signals, rule families."""
 from __future__ import annotations
 
 import random
+import typing
 from collections import Counter
+from dataclasses import MISSING, dataclass, fields, replace
 
 import numpy as np
 import pytest
 
+from jobs.registry import load_config
 from udfs.rules import text_units as tu
-from udfs.rules.signals import (RULES, SIGNAL_NAMES, Profile, _dup_ngram_chars, _ngram_hash_series,
-                               _top_ngram_chars, compute_signals, failed_rules)
+from udfs.rules.base import Family
+from udfs.rules.gopher import (
+    GopherQualityThresholds,
+    GopherRepetitionThresholds,
+    dup_ngram_chars,
+    ngram_hash_series,
+    top_ngram_chars,
+)
+from udfs.rules.signals import FAMILIES, SIGNAL_NAMES, compute_signals, failed_rules
 
-EN = Profile()
+PROFILES = load_config().rules.signals          # conf/default.yaml's signal profiles
+EN = PROFILES["default"]
 
 
 @pytest.mark.parametrize("text,tokens", [
@@ -66,11 +77,11 @@ def test_ngram_repetition_matches_the_string_reference():
         ids_map: dict[str, int] = {}
         ids = np.array([ids_map.setdefault(w, len(ids_map)) for w in words], dtype=np.int64)
         lens_cum = np.concatenate(([0], np.cumsum([len(w) for w in words]))).astype(np.int64)
-        grams = _ngram_hash_series(ids, 10)
+        grams = ngram_hash_series(ids, 10)
         for n in range(5, 11):
-            assert _dup_ngram_chars(grams.get(n), lens_cum, n) == _gopher_dup_reference(words, n), (words, n)
+            assert dup_ngram_chars(grams.get(n), lens_cum, n) == _gopher_dup_reference(words, n), (words, n)
         for n in (2, 3, 4):
-            assert _top_ngram_chars(grams.get(n), lens_cum, n) == _top_reference(words, n), (words, n)
+            assert top_ngram_chars(grams.get(n), lens_cum, n) == _top_reference(words, n), (words, n)
 
 
 def test_top_ngram_tie_goes_to_the_first_seen():
@@ -78,7 +89,7 @@ def test_top_ngram_tie_goes_to_the_first_seen():
     words = ["a", "b", "bbbb", "cc", "a", "b", "bbbb", "cc"]
     ids = np.array([0, 1, 2, 3, 0, 1, 2, 3], dtype=np.int64)
     lens_cum = np.concatenate(([0], np.cumsum([len(w) for w in words])))
-    assert _top_ngram_chars(_ngram_hash_series(ids, 2)[2], lens_cum, 2) == _top_reference(words, 2) == 6
+    assert top_ngram_chars(ngram_hash_series(ids, 2)[2], lens_cum, 2) == _top_reference(words, 2) == 6
 
 
 def test_gopher_quality_signals():
@@ -134,20 +145,47 @@ def test_internlm_families():
     assert s["pun_max_run"] == 40 and s["chr_symbol_frac"] > 0      # the "=" line is the longest run
 
 
+def _only(cls, **on):
+    """A thresholds dataclass with every rule off except `on`."""
+    return cls(**{**{f.name: None for f in fields(cls)}, **on})
+
+
 def test_failed_rules_names_every_failure_and_null_disables():
     s = compute_signals("Buy now.\n" * 20, EN, "en")     # 40 words
-    th = {"gopher_repetition": {"max_dup_line_frac": 0.3, "max_dup_line_char_frac": 0.2},
-          "gopher_quality": {"min_words": 50, "max_words": None}}
+    th = {"gopher_repetition": _only(GopherRepetitionThresholds, max_dup_line_frac=0.3, max_dup_line_char_frac=0.2),
+          "gopher_quality": _only(GopherQualityThresholds, min_words=50)}
     assert failed_rules(s, th) == ["gopher_repetition.max_dup_line_frac", "gopher_repetition.max_dup_line_char_frac",
                                    "gopher_quality.min_words"]
-    th["gopher_quality"]["min_words"] = None
+    th["gopher_quality"] = replace(th["gopher_quality"], min_words=None)
     assert "gopher_quality.min_words" not in failed_rules(s, th)
+
+
+def test_each_family_pairs_its_thresholds_with_its_rules():
+    signals = set(SIGNAL_NAMES)
+    assert len(SIGNAL_NAMES) == len(signals)
+    assert [f.name for f in FAMILIES] == ["gopher_repetition", "gopher_quality", "c4", "fineweb", "separators",
+                                          "characters", "punctuation"]
+    for fam in FAMILIES:
+        hints = typing.get_type_hints(fam.thresholds)
+        for key, signal, op in fam.rules:
+            assert signal in signals, (fam.name, key)
+            assert hints[key] == ((bool | None) if op in ("true", "zero") else (float | None)), (fam.name, key)
+        assert all(f.default is f.default_factory is MISSING for f in fields(fam.thresholds))   # YAML has them
+
+    @dataclass
+    class Two:
+        a: float | None
+        b: float | None
+
+    with pytest.raises(TypeError):
+        Family("x", Two, (("b", "chars", ">"), ("a", "chars", ">")))       # rules out of the fields' order
+    with pytest.raises(TypeError):
+        Family("x", Two, (("a", "chars", ">"), ("b", "chars", ">=")))      # unknown op
 
 
 def test_every_rule_reads_a_signal_and_bad_input_does_not_crash():
     signals = set(SIGNAL_NAMES)
-    assert all(sig in signals for rules in RULES.values() for _k, sig, _op in rules)
     for text in ["", "   \n\t ", None, "😀" * 100, "Mixed текст 混合 テキスト", "\x00\x01\x02", "a\n" * 10000]:
-        for prof in (EN, Profile(words="jieba", c4_line_words="tokens"), Profile(words="chars")):
+        for prof in (EN, replace(EN, words="jieba", c4_line_words="tokens"), replace(EN, words="chars")):
             s = compute_signals(text, prof, "en")
             assert set(s) == signals

@@ -8,14 +8,16 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.stages import rules
-
 from jobs.core import tableio
+from jobs.registry import load_config
+from jobs.stages import rules
 from schemas import clean as clean_schema
 from schemas import documents
 from schemas import rule_signals as signals_schema
 from schemas.base import assert_matches
-from udfs.rules.signals import Profile, compute_signals, failed_rules
+from udfs.rules.base import Profile
+from udfs.rules.gopher import GopherQualityThresholds
+from udfs.rules.signals import compute_signals, failed_rules
 
 EN_GOOD = """The old mill stood beside the river for nearly two hundred years before the town council decided to restore it.
 Local volunteers spent three summers repairing the wooden wheel, replacing rotten beams and clearing silt from the channel.
@@ -176,10 +178,8 @@ def test_sql_retuning_matches_a_real_rerun(spark, config_factory, capsys):
 
 
 def _profile(lang: str) -> Profile:
-    from jobs.core.config import load_config
-
-    profs = load_config().rules.signal_profiles()
-    return Profile(**profs.get(lang, profs["default"]))
+    profs = load_config().rules.signals
+    return profs.get(lang, profs["default"])
 
 
 def _tprof(lang: str) -> str:
@@ -225,3 +225,13 @@ def test_bad_config_names_the_key(config_factory):
         config_factory("rules.signals.zh.words=mecab")
     with pytest.raises(ConfigError, match="rules.thresholds.default.c4.min_sentences"):
         config_factory("rules.thresholds.default.c4.min_sentences=lots")
+
+
+def test_language_thresholds_inherit_default_and_null_switches_off(config_factory):
+    cfg = config_factory("rules.thresholds.zh.gopher_quality.max_words=null")
+    th = cfg.rules.resolved_thresholds()
+    zh, default = th["zh"]["gopher_quality"], th["default"]["gopher_quality"]
+    assert isinstance(zh, GopherQualityThresholds)
+    assert zh.min_words == default.min_words == 50.0          # not set for zh: default's value
+    assert zh.min_mean_word_len == 1.3 and zh.max_words is None and default.max_words == 100000.0
+    assert cfg.rules.thresholds["zh"]["gopher_quality"]["min_words"] == rules.INHERIT

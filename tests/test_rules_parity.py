@@ -14,9 +14,8 @@ import json
 
 import pytest
 
-from jobs.stages import rules
-
 from jobs.core import tableio
+from jobs.stages import rules
 
 FAMILIES = ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
 
@@ -41,8 +40,12 @@ def extracted_texts(shared_data, cache_dir) -> list[tuple[str, str]]:
 
 def datatrove_keeps(texts: list[str]) -> dict[str, list[bool]]:
     from datatrove.data import Document
-    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
-                                            GopherRepetitionFilter)
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
 
     filters = {"gopher_quality": GopherQualityFilter(), "gopher_repetition": GopherRepetitionFilter(),
                "c4": C4QualityFilter(), "fineweb": FineWebQualityFilter()}

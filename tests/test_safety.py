@@ -24,8 +24,8 @@ def tiny_classifier(base) -> str:
     """
     out = Path(os.environ.get("CORPUSMILL_TEST_CLASSIFIER") or base / "tiny-classifier")
     if not (out / "heads.json").exists():
-        from samplegen import crawl as samplegen
         from jobs.training.train_classifier import train_from_records
+        from samplegen import crawl as samplegen
 
         train_from_records(samplegen.classifier_examples("toxicity", 0, 24), str(out), epochs=1, max_length=32,
                            seed=0, batch_size=8)
@@ -139,7 +139,9 @@ def test_safety_stage_end_to_end(spark, config_factory, lists, tiny_model):
 
     # classifiers: the stored probabilities are the real models', for every document incl. empty / 1 MB;
     # toxicity through the cascade (the deciding model's score), pornography with the cascade off
-    scorer = get_scorer(ClassifierSpec(model=tiny_model, max_length=32, strategy="chunk_max", runtime="torch"))
+    scorer = get_scorer(ClassifierSpec(model=tiny_model, head="", strategy="chunk_max", max_length=32, batch_size=32,
+                                       device="auto", precision="auto", sort_by_length=True, max_chunks=16,
+                                       threads=0, runtime="torch", cascade=True, band=[]))
     want = scorer.score([DOCS[0]["text"], DOCS[1]["text"]])
     assert sig["clean"].p_pornography == pytest.approx(want[0]["toxic"], abs=1e-4)
     assert sig["domain"].p_pornography == pytest.approx(want[1]["toxic"], abs=1e-4)

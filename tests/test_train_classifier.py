@@ -9,10 +9,14 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from jobs.core import tableio  # noqa: E402
 from jobs.cli import main as corpusmill  # noqa: E402
+from jobs.core import tableio  # noqa: E402
 from jobs.training.train_classifier import (  # noqa: E402
-    classification_metrics, default_backbone, parse_label_map, stratified_split, train_from_records,
+    classification_metrics,
+    default_backbone,
+    parse_label_map,
+    stratified_split,
+    train_from_records,
 )
 from schemas import classifier_metrics  # noqa: E402
 from schemas.base import assert_matches  # noqa: E402
@@ -159,7 +163,9 @@ def test_extend_vocab_gives_unknown_characters_their_own_tokens(tmp_path):
     assert tok.unk_token_id not in ids and len(ids) == 4
     # characters that were [UNK] got new ids past the base vocabulary; known ones kept theirs
     assert [i >= len(base) for i in ids] == [b == base.unk_token_id for b in unk_before]
-    out = get_scorer(ClassifierSpec(str(tmp_path / "zh"), max_length=16)).score(["垃圾恶心", "公园"])
+    out = get_scorer(ClassifierSpec(str(tmp_path / "zh"), head="", strategy="head", max_length=16, batch_size=32,
+                                    device="auto", precision="auto", sort_by_length=True, max_chunks=16, threads=0,
+                                    runtime="auto", cascade=True, band=[])).score(["垃圾恶心", "公园"])
     assert all(abs(sum(s.values()) - 1) < 1e-5 for s in out)
 
 

@@ -52,7 +52,10 @@ def test_small_finetune_on_davidson_beats_the_word_list(spark, shared_data, tmp_
                            batch_size=16, threads=1)
     assert m["labels"] == ["clean", "toxic"]
     df = spark.createDataFrame([(i, t, g) for i, (t, g) in enumerate(test)], "id int, text string, gold string")
-    scored = score_column(df, "text", ClassifierSpec(str(tmp_path / "tox"), max_length=32), "p")
+    scored = score_column(df, "text", ClassifierSpec(str(tmp_path / "tox"), head="", strategy="head", max_length=32,
+                                                      batch_size=32, device="auto", precision="auto",
+                                                      sort_by_length=True, max_chunks=16, threads=0, runtime="auto",
+                                                      cascade=True, band=[]), "p")
     rows = scored.select("gold", F.col("p")["toxic"].alias("t")).collect()
     gold = [r["gold"] for r in rows]
     pred = ["toxic" if r["t"] >= 0.5 else "clean" for r in rows]

@@ -5,14 +5,12 @@ import json
 import random
 
 import pytest
+from test_longctx import coherent_doc, doc_row, number_table, write_docs
 
 from jobs import cli
-
-from jobs.training import train_lm
 from jobs.core.config import ConfigError
+from jobs.training import train_lm
 from udfs.longctx import perplexity
-
-from test_longctx import coherent_doc, doc_row, number_table, write_docs
 
 
 def _reference(lang: str, n: int = 2000) -> list[str]:
@@ -48,8 +46,8 @@ def test_cli_trains_from_a_table_into_the_configured_models_dir(spark, config, t
     rows = [doc_row(f"en{i}", coherent_doc("en", 80 + i, min_bytes=8000), "en") for i in range(3)]
     rows += [doc_row("zh0", coherent_doc("zh", 80, min_bytes=8000), "zh")]
     write_docs(spark, config, rows)
-    rc = train_lm.cli(["--lang", "en", "--table", "documents", "--vocab-size", "500",
-                       "--set", f"storage.root={config.storage.root}"])
+    rc = cli.main(["train-lm", "--lang", "en", "--table", "documents", "--vocab-size", "500",
+                   "--set", f"storage.root={config.storage.root}"])
     assert rc == 0
     d = train_lm.models_dir(config)
     assert d.endswith("/models/kenlm") and perplexity.has_model(d, "en") and not perplexity.has_model(d, "zh")

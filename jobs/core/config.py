@@ -1,29 +1,29 @@
 """Typed configuration: YAML defaults (conf/default.yaml) + a user file + `--set a.b=c` overrides.
 
-Defaults live in conf/default.yaml only; the dataclasses here (and each stage's section class,
-declared in the stage's own job module) only give the types. Any unknown key, wrong type or
-missing path is a `ConfigError` whose message names the key; the CLI turns it into exit code 2.
+Defaults live in conf/default.yaml only; the dataclasses here (and each stage's or tool's section
+class, declared in its own module) give the types and check the values in `__post_init__`, which
+the loader runs, so a bad value fails at load time. Any unknown or missing key, wrong type, bad
+value or missing path is a `ConfigError` whose message names the key; the CLI turns it into exit
+code 2.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 import os
+import re
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from udfs.errors import ConfigError
+
 DEFAULT_CONF = Path(__file__).resolve().parents[2] / "conf" / "default.yaml"
-
-
-class ConfigError(ValueError):
-    """A config problem, one line naming the key."""
 
 
 def cache_dir() -> Path:
@@ -42,6 +42,14 @@ class StorageConfig:
     metastore_uri: str        # thrift://host:9083 for catalog=hive; ignored otherwise
     database: str             # catalog database the tables are registered in
 
+    def __post_init__(self) -> None:
+        if self.catalog not in ("none", "derby", "hive"):
+            raise ConfigError(f"storage.catalog: expected none, derby or hive, got {self.catalog!r}")
+        if self.catalog == "hive" and not self.metastore_uri:
+            raise ConfigError("storage.metastore_uri: required when storage.catalog is hive")
+        if self.table_format not in ("delta", "parquet"):
+            raise ConfigError(f"storage.table_format: expected delta or parquet, got {self.table_format!r}")
+
 
 @dataclass
 class SparkConfig:
@@ -50,7 +58,7 @@ class SparkConfig:
     driver_memory: str        # local mode only
     shuffle_partitions: int
     jars_dir: str             # local jar cache filled by scripts/setup.sh (mvn); "" = $CORPUSMILL_JARS or <cache_dir>/jars
-    conf: dict[str, str] = field(default_factory=dict)  # extra spark confs, never override spark-submit's
+    conf: dict[str, str]      # extra spark confs, never override spark-submit's
 
 
 @dataclass
@@ -84,32 +92,6 @@ class Config:
         obj = self.sections[name] if name in self.sections else getattr(self, name)
         blob = json.dumps(dataclasses.asdict(obj), sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
-
-
-# Stage sections are declared by the stage modules (keeps each stage's knobs beside its code).
-SECTION_TYPES: dict[str, str] = {
-    "format": "jobs.stages.format:FormatConfig",
-    "rules": "jobs.stages.rules:RulesConfig",
-    "dedup": "jobs.stages.dedup:DedupConfig",
-    "safety": "jobs.stages.safety:SafetyConfig",
-    "quality": "jobs.stages.quality:QualityConfig",
-    "classifiers": "jobs.training.train_classifier:ClassifiersConfig",
-    "longctx": "jobs.stages.longctx:LongCtxConfig",
-    "code": "jobs.stages.code:CodeConfig",
-    "demo": "jobs.tools.demo:DemoConfig",
-    "report": "jobs.tools.report:ReportConfig",
-}
-
-
-def _section_type(name: str) -> type | None:
-    mod, _, cls = SECTION_TYPES[name].partition(":")
-    try:
-        module = importlib.import_module(mod)
-    except ModuleNotFoundError as e:
-        if e.name == mod:
-            return None           # stage not part of this build
-        raise
-    return getattr(module, cls)
 
 
 def _check(value: Any, tp: Any, key: str) -> Any:
@@ -163,7 +145,20 @@ def _check(value: Any, tp: Any, key: str) -> Any:
     return value
 
 
+# "num_perm: ..." / "bands/rows: ..." / "fields.text: ...": a message that starts with a relative key
+_RELATIVE_KEY = re.compile(r"[\w\[\]*/]+(\.[\w\[\]*/]+)*: ")
+
+
 def _build(cls: type, data: dict, prefix: str) -> Any:
+    """The dataclass cls from a mapping, its checks (`__post_init__`) run, every error under `prefix`.
+
+    A key the YAML lacks is an error, unless the dataclass gives that field a default (list items and
+    per-language overrides, whose entries a user writes without the YAML's defaults beneath them).
+    A nested section used under several keys (MinHashParams under dedup.minhash and code.minhash,
+    ClassifierSpec under safety.toxicity and others) cannot know its own key: its messages name keys
+    relative to itself ("num_perm: ...") or none ("device 'tpu' unknown"), and are put under `prefix`
+    here; a message that already starts with it stays as it is.
+    """
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for k in data:
@@ -177,7 +172,13 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
                 continue
             raise ConfigError(f"{key}: missing (add it to your config; see conf/default.yaml)")
         kwargs[name] = _check(data[name], hints[name], key)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as e:
+        msg = str(e)
+        if msg.startswith(prefix):
+            raise
+        raise ConfigError(f"{prefix}.{msg}" if _RELATIVE_KEY.match(msg) else f"{prefix}: {msg}") from None
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -221,8 +222,11 @@ def _default_yaml() -> dict:
     return yaml.safe_load(resources.files("conf").joinpath("default.yaml").read_text(encoding="utf-8")) or {}
 
 
-def load_config(path: str | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults, then the user's file, then --set overrides; validated into typed sections."""
+def load(path: str | None, overrides: list[str] | None, section_types: dict[str, type]) -> Config:
+    """Defaults, then the user's file, then --set overrides; validated into typed sections.
+
+    section_types: YAML section name -> its dataclass, from the stage and tool records
+    (jobs/registry.py load_config gathers them)."""
     data = _default_yaml()
     if path:
         data = _merge(data, _read_yaml(path))
@@ -236,27 +240,28 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
         if keys[-1] not in node and len(keys) > 1 and not isinstance(node, dict):
             raise ConfigError(f"--set {item}: unknown key")
         node[keys[-1]] = value
-    known = {"storage", "spark", *SECTION_TYPES}
+    known = {"storage", "spark", *section_types}
     for k in data:
         if k not in known:
             raise ConfigError(f"{k}: unknown section (known: {', '.join(sorted(known))})")
     storage = _check(data.get("storage"), StorageConfig, "storage")
     spark = _check(data.get("spark"), SparkConfig, "spark")
-    if storage.catalog not in ("none", "derby", "hive"):
-        raise ConfigError(f"storage.catalog: expected none, derby or hive, got {storage.catalog!r}")
-    if storage.catalog == "hive" and not storage.metastore_uri:
-        raise ConfigError("storage.metastore_uri: required when storage.catalog is hive")
-    if storage.table_format not in ("delta", "parquet"):
-        raise ConfigError(f"storage.table_format: expected delta or parquet, got {storage.table_format!r}")
     sections: dict[str, Any] = {}
-    for name in SECTION_TYPES:
-        if name not in data:
-            continue
-        cls = _section_type(name)
-        if cls is None:
-            continue
-        sections[name] = _check(data[name], cls, name)
+    for name, cls in section_types.items():
+        if name in data:
+            sections[name] = _check(data[name], cls, name)
     return Config(storage=storage, spark=spark, sections=sections, source=str(path or DEFAULT_CONF))
+
+
+def default_section(path: str, cls: type) -> Any:
+    """One section of conf/default.yaml alone (`path` may be dotted: dedup.minhash), typed and checked.
+
+    For code that runs without a loaded Config (library helpers, tests, benches), so that it keeps no
+    copy of the defaults of its own."""
+    node: Any = _default_yaml()
+    for k in path.split("."):
+        node = node.get(k) if isinstance(node, dict) else None
+    return _check(node, cls, path)
 
 
 def require_path(value: str, key: str) -> str:

@@ -11,6 +11,11 @@ import errno
 import os
 import shutil
 
+from pyspark.errors import AnalysisException
+
+from jobs.core.config import ConfigError
+from jobs.core.session import MissingJarsError
+
 DISK_FULL_MARKERS = ("No space left on device", "[Errno 28]", "ENOSPC", "Disk quota exceeded")
 
 
@@ -106,11 +111,6 @@ def _java_summary(e: BaseException) -> str | None:
 
 def _kind(e: BaseException) -> str | None:
     """The CLI's name for a failure the user can act on; None for an unexpected one."""
-    from pyspark.errors import AnalysisException
-
-    from jobs.core.config import ConfigError
-    from jobs.core.session import MissingJarsError
-
     for cls, kind in ((ConfigError, "config error"), (MissingJarsError, "missing jars"),
                       (FileNotFoundError, "missing input"), (AnalysisException, "sql error")):
         if isinstance(e, cls):

@@ -8,6 +8,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from pyspark import SparkConf, SparkContext
+from pyspark.sql import SparkSession
+
+from jobs.core import rootlock
 from jobs.core.config import Config, cache_dir
 
 log = logging.getLogger("corpusmill")
@@ -46,8 +50,6 @@ def read_only_catalog(config: Config, read_only: bool | None = None) -> bool:
     """Whether a session for config must leave the embedded Derby metastore alone (see get_spark)."""
     if read_only is not None:
         return read_only
-    from jobs.core import rootlock
-
     return not rootlock.held_here(config)
 
 
@@ -90,9 +92,6 @@ def get_spark(config: Config, app_name: str | None = None, read_only: bool | Non
     read-only (read_only=None decides so; True/False forces it): an in-memory catalog, where
     tableio.register_views exposes the tables as views by bare name and as <database>.<table>.
     """
-    from pyspark import SparkConf
-    from pyspark.sql import SparkSession
-
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -117,8 +116,6 @@ def get_spark(config: Config, app_name: str | None = None, read_only: bool | Non
     elif config.storage.catalog == "derby":
         # embedded metastore: one per storage root, booted by the root's writer; Derby stays booted as long as
         # this JVM lives, so the writer lock is kept (one more level, never released) until the process exits
-        from jobs.core import rootlock
-
         rootlock.acquire(config, "spark session with the derby metastore")
         recover_half_created_metastore(config)
         wanted["spark.sql.catalogImplementation"] = "hive"
@@ -136,8 +133,6 @@ def get_spark(config: Config, app_name: str | None = None, read_only: bool | Non
             x for x in (opts, f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}") if x)
     wanted.update(config.spark.conf)          # the user's extra confs win over our defaults
     if under_spark_submit():
-        from pyspark import SparkContext
-
         SparkContext._ensure_initialized()       # connect to spark-submit's JVM so its confs are visible
         given = dict(SparkConf().getAll())
         wanted["spark.app.name"] = app_name or config.spark.app_name     # only if --name was not given

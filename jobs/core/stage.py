@@ -1,6 +1,8 @@
-"""Stage plumbing shared by every job: skip-if-done, `runs` records, `rejected` writes, job names."""
+"""The stage and tool contracts, and the bookkeeping every stage shares: skip-if-done, `runs`
+records, `rejected` writes, Spark job names."""
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hashlib
 import logging
@@ -8,17 +10,49 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.core import tableio
 from jobs.core.config import Config
+from jobs.core.errors import is_disk_full, summary
 from schemas import rejected as rejected_schema
 from schemas import runs as runs_schema
 
 log = logging.getLogger("corpusmill")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What a stage module declares (as `STAGE`); the pipeline order, the config sections and the
+    CLI are derived from these records (jobs/stages/__init__.py finds them)."""
+
+    name: str                  # the stage's name and its YAML section
+    order: int                 # stages run in ascending order
+    summary: str               # one line for `corpusmill run --help`
+    section: type              # the section's dataclass: types, and value checks in __post_init__
+    run: Callable[..., "StageResult"]  # run(spark, config, *, force, inputs, run_id) -> StageResult
+    inputs: tuple[str, ...]    # tables read ("files": the --input paths)
+    outputs: tuple[str, ...]   # tables written (besides `rejected` and `runs`), the main output last
+    check: Callable[[Config], Any] | None = None       # checks that need no Spark, run before it starts
+    prepare_demo: Callable[[SparkSession, Config], None] | None = None   # builds the demo's models and lists
+    report_thresholds: Callable[[Config], dict] | None = None            # {table: {column: [(value, label)]}}
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A `corpusmill` verb other than the built-in ones, declared by its module (as `TOOLS`).
+
+    The CLI gives every tool `--conf` and `--set`, loads the config and calls run(args, config)."""
+
+    name: str
+    summary: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Config], int]
+    section: type | None = None    # a config section the tool owns ...
+    section_name: str = ""         # ... under this YAML name (default: the tool's name)
 
 
 @dataclass
@@ -145,8 +179,6 @@ def _record_failure(spark: SparkSession, config: Config, stage: str, row: dict) 
     After a disk-full write the failed tasks' half-written files can stay allocated until the JVM
     closes their streams (a GC), so one retry follows a GC before giving up.
     """
-    from jobs.core.errors import is_disk_full, summary
-
     for attempt in (1, 2):
         try:
             _record(spark, config, row)
@@ -198,8 +230,6 @@ def run_stage(
         counts = body(ctx)
     except Exception as e:
         ended = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        from jobs.core.errors import summary
-
         error = summary(e, config)       # one line: "DiskFull: ..." rather than "Py4JJavaError: An error occurred ..."
         _record_failure(spark, config, stage, dict(row, rows_in=None, rows_out=None, rows_rejected=None,
                                                    ended_at=ended, status="failed", error=error, output_version=None))

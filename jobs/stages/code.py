@@ -26,7 +26,7 @@ import logging
 import math
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
@@ -34,15 +34,14 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.core import tableio
-from jobs.cli import stage_main
 from jobs.core.config import Config, ConfigError
-from udfs.dedup.lsh import MinHashParams
-from jobs.core.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_files, run_stage
+from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_files, run_stage
+from samplegen import code_repos as samplegen_code
 from schemas import code_files as files_schema
 from schemas import code_samples as samples_schema
-from udfs.code import ingest
+from udfs.code import ingest, pack
 from udfs.code import markdown as md
-from udfs.code import pack
+from udfs.dedup.lsh import MinHashParams, near_duplicate_clusters
 
 log = logging.getLogger("corpusmill")
 
@@ -77,39 +76,28 @@ class CodeConfig:
     max_group_files: int              # repository split by folder above this many files ...
     max_group_bytes: int              # ... or this many bytes
     ingest_batch_files: int           # files per Arrow batch when reading a source
-    partitions: int = 0               # tasks for per-file work; 0 = spark.shuffle_partitions
+    partitions: int                   # tasks for per-file work; 0 = spark.shuffle_partitions
 
     def __post_init__(self) -> None:
-        _validate(self)      # at config load time: a bad value fails before Spark starts
-
-
-# ---- configuration checks ------------------------------------------------------------------------
-def _validate(cfg: CodeConfig) -> None:
-    bad = [f for f in cfg.reject if f not in FLAGS]
-    if bad:
-        raise ConfigError(f"code.reject: unknown flags {bad} (known: {', '.join(FLAGS)})")
-    if cfg.ordering not in ORDERINGS:
-        raise ConfigError(f"code.ordering: expected one of {ORDERINGS}, got {cfg.ordering!r}")
-    if cfg.max_tokens < 256:
-        raise ConfigError(f"code.max_tokens: must be at least 256, got {cfg.max_tokens}")
-    if not 0 < cfg.pack_small_below <= 1:
-        raise ConfigError(f"code.pack_small_below: expected a fraction in (0, 1], got {cfg.pack_small_below}")
-    for key in ("repo", "path", "content"):
-        if key not in cfg.table_columns:
-            raise ConfigError(f"code.table_columns.{key}: missing")
-    for key in ("file_header", "doc_header", "repo_header"):
-        try:
-            md.check_template(getattr(cfg, key), f"code.{key}")
-        except ValueError as e:
-            raise ConfigError(str(e)) from None
-    if cfg.max_group_files < 1 or cfg.max_file_bytes < 1:
-        raise ConfigError("code.max_group_files / code.max_file_bytes: must be positive")
-    try:
-        cfg.minhash.validate("code.minhash")
-    except ConfigError:
-        raise
-    except Exception as e:  # validate() may raise ValueError
-        raise ConfigError(f"code.minhash: {e}") from None
+        bad = [f for f in self.reject if f not in FLAGS]
+        if bad:
+            raise ConfigError(f"code.reject: unknown flags {bad} (known: {', '.join(FLAGS)})")
+        if self.ordering not in ORDERINGS:
+            raise ConfigError(f"code.ordering: expected one of {ORDERINGS}, got {self.ordering!r}")
+        if self.max_tokens < 256:
+            raise ConfigError(f"code.max_tokens: must be at least 256, got {self.max_tokens}")
+        if not 0 < self.pack_small_below <= 1:
+            raise ConfigError(f"code.pack_small_below: expected a fraction in (0, 1], got {self.pack_small_below}")
+        for key in ("repo", "path", "content"):
+            if key not in self.table_columns:
+                raise ConfigError(f"code.table_columns.{key}: missing")
+        for key in ("file_header", "doc_header", "repo_header"):
+            try:
+                md.check_template(getattr(self, key), f"code.{key}")
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
+        if self.max_group_files < 1 or self.max_file_bytes < 1:
+            raise ConfigError("code.max_group_files / code.max_file_bytes: must be positive")
 
 
 def resolve_inputs(config: Config, inputs: list[str] | None) -> list[ingest.Source]:
@@ -233,8 +221,6 @@ def dedup(spark: SparkSession, files: DataFrame, cfg: CodeConfig, ctx: StageRun)
                              .otherwise(F.col("reasons")))
                  .drop("_elig", "_first", "_rank"))
     if cfg.near_dedup:
-        from udfs.dedup.lsh import near_duplicate_clusters
-
         ctx.describe("near-duplicate file dedup (MinHash-LSH over code tokens)")
         files = files.checkpoint(eager=True)      # the LSH reads its input several times
         cand = files.where(eligible).select("file_id", "content")
@@ -427,7 +413,6 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs: lis
     if "code" not in config.sections:
         raise ConfigError("code: section missing from the config")
     cfg: CodeConfig = config.code
-    _validate(cfg)
     sources = resolve_inputs(config, inputs)
     paths = [s.path for s in sources]
     fp = input_fingerprint(spark, cfg, sources)
@@ -471,74 +456,33 @@ def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, s
 
 def prepare_demo(spark: SparkSession, config: Config) -> None:
     """Generate the demo's sample repositories (deterministic) where code.inputs expects them."""
-    from samplegen import code_repos as samplegen_code
-
     samplegen_code.generate_for_config(config)
 
 
-def main() -> int:
-    argv = list(sys.argv[1:])
-    for i, a in enumerate(argv):            # spark-submit jobs/stages/code.py --input REPOS: the inputs are ours
+
+def _submit_args(argv: list[str]) -> list[str]:
+    """spark-submit jobs/stages/code.py --input REPOS: the inputs are repositories (code: prefix)."""
+    argv = list(argv)
+    for i, a in enumerate(argv):
         if a == "--input" and i + 1 < len(argv):
             argv[i + 1] = ",".join(x if x.startswith(INPUT_PREFIX) else INPUT_PREFIX + x for x in argv[i + 1].split(","))
-    return stage_main("code", argv)
+    return argv
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+STAGE = Stage(
+    name="code",
+    order=70,
+    summary="repositories -> filtered, deduplicated files -> ordered 32K-token samples",
+    section=CodeConfig,
+    run=run,
+    inputs=("files",),
+    outputs=("code_files", "code_samples"),
+    prepare_demo=prepare_demo,
+    report_thresholds=report_thresholds,
+)
 
 
-# ---- export --------------------------------------------------------------------------------------
-EXPORT_FORMATS = ("jsonl", "parquet")
+if __name__ == "__main__":   # spark-submit jobs/stages/code.py --conf FILE; the entry point sits above the stages
+    from jobs.registry import stage_main
 
-
-def export_samples(spark: SparkSession, config: Config, out: str, *, fmt: str = "jsonl", shards: int = 0,
-                   table: str = "code_samples") -> int:
-    """Write training shards (text + metadata) of `table`; returns the number of samples written.
-
-    Shards are ranges of sample_id, each sorted by it, so the same table exports to the same files'
-    contents. shards = 0 picks one shard per ~256 MB of text.
-    """
-    if fmt not in EXPORT_FORMATS:
-        raise ConfigError(f"--format: expected one of {EXPORT_FORMATS}, got {fmt!r}")
-    if not tableio.table_exists(spark, config, table):
-        raise ConfigError(f"--table: {table} does not exist under {config.path(config.storage.warehouse)}; "
-                          f"run the code stage first")
-    df = tableio.read_table(spark, config, table)
-    if table == "code_samples":
-        df = df.select("sample_id", "text", "repo", "repos", "subtree", "sample_index", "kind", "ordering",
-                       "token_count", "tokenizer", F.expr("transform(files, f -> f.path)").alias("files"),
-                       F.lit("code").alias("source_type"))
-    if shards <= 0:
-        total = df.agg(F.sum(F.length("text"))).first()[0] or 0
-        shards = max(1, math.ceil(total / (256 << 20)))
-    key = "sample_id" if "sample_id" in df.columns else df.columns[0]
-    df = df.repartitionByRange(shards, key).sortWithinPartitions(key)
-    path = config.path(out)
-    if fmt == "jsonl":
-        df.write.mode("overwrite").option("compression", "gzip").json(path)
-    else:
-        df.write.mode("overwrite").parquet(path)
-    return df.count()
-
-
-def export_cli(argv: list[str]) -> int:
-    """`corpusmill export --out DIR [--format jsonl|parquet] [--shards N] [--table code_samples]`."""
-    import argparse
-
-    from jobs.core.config import load_config
-    from jobs.core.session import get_spark
-
-    ap = argparse.ArgumentParser(prog="corpusmill export", description=export_cli.__doc__)
-    ap.add_argument("--conf")
-    ap.add_argument("--set", action="append", default=[])
-    ap.add_argument("--out", required=True, help="output folder (relative paths under storage.root)")
-    ap.add_argument("--format", default="jsonl", choices=EXPORT_FORMATS)
-    ap.add_argument("--shards", type=int, default=0)
-    ap.add_argument("--table", default="code_samples")
-    args = ap.parse_args(argv)
-    config = load_config(args.conf, args.set)
-    spark = get_spark(config)
-    n = export_samples(spark, config, args.out, fmt=args.format, shards=args.shards, table=args.table)
-    print(f"exported {n:,} samples of {args.table} to {config.path(args.out)} ({args.format})")
-    return 0
+    sys.exit(stage_main("code", _submit_args(sys.argv[1:])))

@@ -27,20 +27,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from udfs.dedup import lsh
-
 from jobs.core import tableio
-from jobs.cli import stage_main
 from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, StageResult, StageRun, fingerprint_tables, run_stage
+from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_tables, run_stage
 from schemas import dedup as dedup_schema
 from schemas import deduped as deduped_schema
 from schemas import minhash_signatures as sig_schema
+from udfs.dedup import lsh
 from udfs.dedup import minhash as mh
 
 log = logging.getLogger("corpusmill")
@@ -49,22 +47,18 @@ log = logging.getLogger("corpusmill")
 @dataclass
 class DedupConfig:
     input_tables: list[str]                       # first existing one is read
-    minhash: lsh.MinHashParams = field(default_factory=lsh.MinHashParams)
-    exact: bool = True                            # exact dedup by normalized-text hash before MinHash
-    tokenizer: str = "words"                      # shingling for other languages: words | code
-    char_languages: list[str] = field(default_factory=lambda: ["zh", "ja"])   # shingled by characters
-    incremental: bool = True                      # reuse stored signatures (else recompute all)
-    max_arrow_batch_bytes: int = 64 << 20         # Arrow batch size cap (10 MB documents stay bounded)
+    minhash: lsh.MinHashParams                    # MinHash-LSH knobs (udfs/dedup/lsh.py checks them)
+    exact: bool                                   # exact dedup by normalized-text hash before MinHash
+    tokenizer: str                                # shingling for other languages: words | code
+    char_languages: list[str]                     # shingled by characters
+    incremental: bool                             # reuse stored signatures (else recompute all)
+    max_arrow_batch_bytes: int                    # Arrow batch size cap (10 MB documents stay bounded)
 
     def __post_init__(self) -> None:
-        self.validate()      # at config load time: a bad value fails before Spark starts
-
-    def validate(self) -> None:
         if not self.input_tables:
             raise ConfigError("dedup.input_tables: expected at least one table name")
         if self.tokenizer not in mh.TOKENIZERS:
             raise ConfigError(f"dedup.tokenizer: expected one of {mh.TOKENIZERS}, got {self.tokenizer!r}")
-        self.minhash.validate("dedup.minhash")
 
 
 @contextlib.contextmanager
@@ -181,7 +175,6 @@ def decide(spark: SparkSession, cfg: DedupConfig, docs: DataFrame, sigs: DataFra
 
 def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None, run_id=None) -> StageResult:
     cfg: DedupConfig = config.dedup
-    cfg.validate()
     src = tableio.first_existing(spark, config, cfg.input_tables)
 
     def body(ctx: StageRun) -> Counts:
@@ -212,9 +205,18 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
                      body=body, force=force, run_id=run_id)
 
 
-def main() -> int:
-    return stage_main("dedup")
+STAGE = Stage(
+    name="dedup",
+    order=30,
+    summary="exact and MinHash-LSH near-duplicate removal, newest dump kept",
+    section=DedupConfig,
+    run=run,
+    inputs=("clean",),
+    outputs=("minhash_signatures", "dedup", "deduped"),
+)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":   # spark-submit jobs/stages/dedup.py --conf FILE; the entry point sits above the stages
+    from jobs.registry import stage_main
+
+    sys.exit(stage_main("dedup", None))

@@ -31,7 +31,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, StageResult, StageRun, fingerprint_files, run_stage
+from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_files, run_stage
+from schemas import documents as documents_schema
+from udfs.format import warc as W
+from udfs.format.extract import ExtractionTimeout, ExtractOptions, html_to_document, is_html_type
+from udfs.format.langid import clean_text, detect_language
+from udfs.format.urls import doc_id, host_of, registered_domain
 
 log = logging.getLogger("corpusmill")
 
@@ -44,17 +49,20 @@ REJECT_COLUMNS = ["doc_id", "reason", "detail", "url", "dump", "source_file", "s
 class TrafilaturaConfig:
     """Options passed to trafilatura.extract (see bench/bench_format.py for the quality figures)."""
 
-    favor_precision: bool = False
-    favor_recall: bool = False
-    include_comments: bool = False
-    include_tables: bool = True
-    fast: bool = False
-    deduplicate: bool = False
+    favor_precision: bool
+    favor_recall: bool
+    include_comments: bool
+    include_tables: bool
+    fast: bool
+    deduplicate: bool
 
 
 @dataclass
 class TextSourceConfig:
-    """One JSONL/Parquet collection of already-extracted text (books, papers, patents, ...)."""
+    """One JSONL/Parquet collection of already-extracted text (books, papers, patents, ...).
+
+    A list entry: a user's list replaces the default one whole, so the YAML cannot fill in an entry's
+    missing keys; dump and fields keep their defaults here (FormatConfig checks the values)."""
 
     path: str                    # glob of .jsonl / .jsonl.gz / .parquet files (relative to storage.root)
     format: str                  # jsonl | parquet
@@ -98,36 +106,32 @@ class FormatConfig:
     spark_reads_files: bool
     trafilatura: TrafilaturaConfig
 
-    def __post_init__(self):
-        validate(self)       # at config load time: a bad value is a one-line error (exit 2) before Spark starts
-
-
-def validate(cfg: FormatConfig) -> None:
-    """One-line errors naming the key, before any work starts."""
-    if cfg.warc_library not in ("fastwarc", "warcio"):
-        raise ConfigError(f"format.warc_library: expected fastwarc or warcio, got {cfg.warc_library!r}")
-    for key in ("html_max_bytes", "batch_rows"):
-        if getattr(cfg, key) <= 0:
-            raise ConfigError(f"format.{key}: must be > 0, got {getattr(cfg, key)}")
-    if cfg.extract_timeout_s < 0:
-        raise ConfigError(f"format.extract_timeout_s: must be >= 0 (0 = no limit), got {cfg.extract_timeout_s}")
-    if not 0 <= cfg.max_bad_char_ratio <= 1:
-        raise ConfigError(f"format.max_bad_char_ratio: must be within 0..1, got {cfg.max_bad_char_ratio}")
-    if cfg.split_bytes < 0:
-        raise ConfigError(f"format.split_bytes: must be >= 0 (0 = never split), got {cfg.split_bytes}")
-    for i, src in enumerate([*cfg.text_sources, TextSourceConfig("", "jsonl", **asdict(cfg.input_text))]):
-        key = f"format.text_sources[{i}]" if i < len(cfg.text_sources) else "format.input_text"
-        if src.format not in ("jsonl", "parquet"):
-            raise ConfigError(f"{key}.format: expected jsonl or parquet, got {src.format!r}")
-        if not src.source_type:
-            raise ConfigError(f"{key}.source_type: must not be empty")
-        for k, v in src.fields.items():
-            if k not in TEXT_FIELDS:
-                raise ConfigError(f"{key}.fields.{k}: unknown field (known: {', '.join(TEXT_FIELDS)})")
-            if not isinstance(v, str) or not v:
-                raise ConfigError(f"{key}.fields.{k}: expected a source field name")
-        if "text" not in src.fields:
-            raise ConfigError(f"{key}.fields.text: missing (name the field that holds the text)")
+    def __post_init__(self) -> None:
+        if self.warc_library not in ("fastwarc", "warcio"):
+            raise ConfigError(f"format.warc_library: expected fastwarc or warcio, got {self.warc_library!r}")
+        for key in ("html_max_bytes", "batch_rows"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"format.{key}: must be > 0, got {getattr(self, key)}")
+        if self.extract_timeout_s < 0:
+            raise ConfigError(f"format.extract_timeout_s: must be >= 0 (0 = no limit), got {self.extract_timeout_s}")
+        if not 0 <= self.max_bad_char_ratio <= 1:
+            raise ConfigError(f"format.max_bad_char_ratio: must be within 0..1, got {self.max_bad_char_ratio}")
+        if self.split_bytes < 0:
+            raise ConfigError(f"format.split_bytes: must be >= 0 (0 = never split), got {self.split_bytes}")
+        sources = [(f"format.text_sources[{i}]", s) for i, s in enumerate(self.text_sources)]
+        for key, src in sources:
+            if src.format not in ("jsonl", "parquet"):
+                raise ConfigError(f"{key}.format: expected jsonl or parquet, got {src.format!r}")
+        for key, src in [*sources, ("format.input_text", self.input_text)]:
+            if not src.source_type:
+                raise ConfigError(f"{key}.source_type: must not be empty")
+            for k, v in src.fields.items():
+                if k not in TEXT_FIELDS:
+                    raise ConfigError(f"{key}.fields.{k}: unknown field (known: {', '.join(TEXT_FIELDS)})")
+                if not isinstance(v, str) or not v:
+                    raise ConfigError(f"{key}.fields.{k}: expected a source field name")
+            if "text" not in src.fields:
+                raise ConfigError(f"{key}.fields.text: missing (name the field that holds the text)")
 
 
 # ---- worker side: one outcome row per record --------------------------------------------------
@@ -193,8 +197,6 @@ def _reject(reason: str, detail: str | None, source_file: str, source_record, **
 
 
 def _with_text(row: dict, text: str, declared_language: str | None = None) -> dict:
-    from udfs.format.langid import detect_language
-
     if declared_language:
         lang, pct, reliable = str(declared_language), None, True
     else:
@@ -221,10 +223,6 @@ def local_path(path: str) -> str | None:
 
 def warc_rows(path: str, content: bytes | None, start: int, end: int, opts: WorkerOptions) -> Iterator[dict]:
     """Outcome rows of the records of one WARC/ARC file (or of the byte range [start, end) of it)."""
-    from udfs.format import warc as W
-    from udfs.format.extract import ExtractOptions, ExtractionTimeout, html_to_document, is_html_type
-    from udfs.format.urls import doc_id, host_of, registered_domain
-
     xopts = ExtractOptions(**opts.extract)
     cap = xopts.html_max_bytes
     lpath = None if content is not None else local_path(path)
@@ -319,9 +317,6 @@ def warc_rows(path: str, content: bytes | None, start: int, end: int, opts: Work
 
 def text_rows(path: str, content: bytes | None, src: dict, opts: WorkerOptions) -> Iterator[dict]:
     """Outcome rows of one JSONL/Parquet file of a text source (the field mapping in src)."""
-    from udfs.format.langid import clean_text
-    from udfs.format.urls import doc_id, host_of, registered_domain
-
     fields = src["fields"]
     stype = src["source_type"]
     dump = src.get("dump") or stype
@@ -506,7 +501,6 @@ def outcomes_frame(spark, config: Config, tasks: list[dict], inputs: list[str] |
     from pyspark.sql import functions as F
 
     cfg: FormatConfig = config.format
-    from udfs.format.extract import ExtractOptions
 
     opts = WorkerOptions(
         dump_id=cfg.dump_id, warc_library=cfg.warc_library, min_text_chars=cfg.min_text_chars,
@@ -554,11 +548,8 @@ def run(spark, config: Config, *, force: bool = False, inputs: list[str] | None 
     """Format the configured (or given) inputs into `documents`; rejects into `rejected`."""
     from pyspark.sql import functions as F
 
-    from schemas import documents as documents_schema
-
     if "format" not in config.sections:
         raise ConfigError("format: section missing from the config")
-    validate(config.format)
     tasks, patterns, fp = plan_tasks(spark, config, inputs)
 
     def body(ctx: StageRun) -> Counts:
@@ -584,11 +575,18 @@ def run(spark, config: Config, *, force: bool = False, inputs: list[str] | None 
                      force=force, run_id=run_id)
 
 
-def main() -> int:
-    from jobs.cli import stage_main
+STAGE = Stage(
+    name="format",
+    order=10,
+    summary="WARC/ARC responses and JSONL/Parquet text -> main text, language, ids",
+    section=FormatConfig,
+    run=run,
+    inputs=("files",),
+    outputs=("documents",),
+)
 
-    return stage_main("format")
 
+if __name__ == "__main__":   # spark-submit jobs/stages/format.py --conf FILE; the entry point sits above the stages
+    from jobs.registry import stage_main
 
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stage_main("format", None))

@@ -9,15 +9,14 @@
 3. Decisions from per-source-type / per-language thresholds in config: `keep`, `reasons`; dropped
    candidates go to `rejected`, kept ones to `longctx`.
 
-    spark-submit jobs/stages/longctx.py --conf FILE                 # run the stage
-    spark-submit jobs/stages/longctx.py borderline --conf FILE      # documents nearest each threshold
+    spark-submit jobs/stages/longctx.py --conf FILE     # run the stage
+    corpusmill borderline --conf FILE                    # documents nearest each threshold (jobs/tools/borderline.py)
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -25,14 +24,18 @@ from pyspark.sql import functions as F
 
 from jobs.core import tableio
 from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
-from jobs.training.train_causal_lm import CausalTrainConfig
+from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from jobs.training.train_causal_lm import CausalTrainConfig, build_demo_model, default_model_dir
+from jobs.training.train_lm import build_reference_models, models_dir
 from schemas import longctx as longctx_schema
 from schemas import longctx_signals as signals_schema
+from udfs.longctx.causal_lm import CausalLMSpec, check_model, resolved
+from udfs.longctx.perplexity import has_model, model_paths
+from udfs.longctx.stats import SignalParams, signals_mapper
+from udfs.model_files import is_remote, ship
 
 log = logging.getLogger("corpusmill")
 
-STAGE = "longctx"
 SCORERS = ("causal_lm", "kenlm_cache")
 ARROW_BATCH_CONF = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
@@ -81,13 +84,39 @@ class LongCtxConfig:
     coherence: CoherenceConfig
     lm: LMConfig
     causal_lm: CausalTrainConfig
-    thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
+    thresholds: dict[str, dict[str, float]]
 
     def __post_init__(self) -> None:
-        validate(self)       # at config load time: a bad value fails before Spark starts
+        if self.length_unit not in ("bytes", "tokens"):
+            raise ConfigError(f"longctx.length_unit: expected bytes or tokens, got {self.length_unit!r}")
+        if "*" not in self.min_length:
+            raise ConfigError("longctx.min_length: needs a '*' entry (the default length threshold)")
+        for k in self.min_length:
+            _check_selector(k, "longctx.min_length")
+        known = set(signals_schema.THRESHOLD_SIGNALS)
+        for sel, limits in self.thresholds.items():
+            _check_selector(sel, "longctx.thresholds")
+            for name in limits:
+                kind, _, signal = name.partition("_")
+                if kind not in ("min", "max") or signal not in known:
+                    raise ConfigError(f"longctx.thresholds.{sel}.{name}: unknown threshold (min_<signal> or "
+                                      f"max_<signal>; signals: {', '.join(sorted(known))})")
+        p = self.bucket_percentiles
+        if len(p) != 2 or not (0 < p[0] < p[1] < 100):
+            raise ConfigError(f"longctx.bucket_percentiles: expected two increasing percentiles in (0, 100), got {p}")
+        co = self.coherence
+        if co.scorer not in SCORERS:
+            raise ConfigError(f"longctx.coherence.scorer: expected one of {', '.join(SCORERS)}, got {co.scorer!r}")
+        if co.batch_size < 1:
+            raise ConfigError(f"longctx.coherence.batch_size: must be >= 1, got {co.batch_size}")
+        if co.target_tokens + co.short_context_tokens >= co.chunk_tokens:
+            raise ConfigError("longctx.coherence.chunk_tokens: must exceed target_tokens + short_context_tokens")
+        if not 0 < co.cache_weight < 1:
+            raise ConfigError(f"longctx.coherence.cache_weight: expected a value in (0, 1), got {co.cache_weight}")
+        if co.stride_tokens < 0 or co.max_chunks < 1 or self.batch_rows < 1:
+            raise ConfigError("longctx.coherence.stride_tokens / max_chunks / longctx.batch_rows: must be positive")
 
 
-# ---- config checks ---------------------------------------------------------------------------------
 def _check_selector(key: str, where: str) -> None:
     parts = key.split("/")
     if not key or len(parts) > 2 or any(not p for p in parts) or (len(parts) == 2 and parts[1] == "*"):
@@ -95,46 +124,10 @@ def _check_selector(key: str, where: str) -> None:
                           f"<source_type>/<language>)")
 
 
-def validate(c: LongCtxConfig) -> None:
-    """Every longctx config problem, as one ConfigError naming the key, before any Spark job."""
-    if c.length_unit not in ("bytes", "tokens"):
-        raise ConfigError(f"longctx.length_unit: expected bytes or tokens, got {c.length_unit!r}")
-    if "*" not in c.min_length:
-        raise ConfigError("longctx.min_length: needs a '*' entry (the default length threshold)")
-    for k in c.min_length:
-        _check_selector(k, "longctx.min_length")
-    known = set(signals_schema.THRESHOLD_SIGNALS)
-    for sel, limits in c.thresholds.items():
-        _check_selector(sel, "longctx.thresholds")
-        for name in limits:
-            kind, _, signal = name.partition("_")
-            if kind not in ("min", "max") or signal not in known:
-                raise ConfigError(f"longctx.thresholds.{sel}.{name}: unknown threshold (min_<signal> or max_<signal>; "
-                                  f"signals: {', '.join(sorted(known))})")
-    p = c.bucket_percentiles
-    if len(p) != 2 or not (0 < p[0] < p[1] < 100):
-        raise ConfigError(f"longctx.bucket_percentiles: expected two increasing percentiles in (0, 100), got {p}")
-    co = c.coherence
-    if co.scorer not in SCORERS:
-        raise ConfigError(f"longctx.coherence.scorer: expected one of {', '.join(SCORERS)}, got {co.scorer!r}")
-    if co.batch_size < 1:
-        raise ConfigError(f"longctx.coherence.batch_size: must be >= 1, got {co.batch_size}")
-    if co.target_tokens + co.short_context_tokens >= co.chunk_tokens:
-        raise ConfigError("longctx.coherence.chunk_tokens: must exceed target_tokens + short_context_tokens")
-    if not 0 < co.cache_weight < 1:
-        raise ConfigError(f"longctx.coherence.cache_weight: expected a value in (0, 1), got {co.cache_weight}")
-    if co.stride_tokens < 0 or co.max_chunks < 1 or c.batch_rows < 1:
-        raise ConfigError("longctx.coherence.stride_tokens / max_chunks / longctx.batch_rows: must be positive")
-
-
 def check_models(config: Config, spark: SparkSession | None = None) -> str:
     """The models dir, after checking every configured language has its two model files and, with the
     causal_lm coherence scorer, that its causal LM can be loaded. Models on another file system
     (s3a://, hdfs://) are shipped to every node first, so without a session they are checked later."""
-    from jobs.training.train_lm import models_dir
-    from udfs.model_files import is_remote, ship
-    from udfs.longctx.perplexity import model_paths
-
     d = models_dir(config)
     causal = causal_spec(config) if config.longctx.coherence.scorer == "causal_lm" else None
     if spark is None and (is_remote(d) or (causal and is_remote(causal.model))):
@@ -147,17 +140,12 @@ def check_models(config: Config, spark: SparkSession | None = None) -> str:
                 raise ConfigError(f"longctx.languages: model file {p} for {lang!r} not found; build it with "
                                   f"`corpusmill train-lm --lang {lang} --text FILE` (or set longctx.models_dir)")
     if causal is not None:
-        from udfs.longctx.causal_lm import check_model
-
         check_model(causal, "longctx.coherence.model")
     return d
 
 
 def causal_spec(config: Config):
     """The causal LM spec of longctx.coherence (model path resolved against storage.root)."""
-    from jobs.training.train_causal_lm import default_model_dir
-    from udfs.longctx.causal_lm import CausalLMSpec, resolved
-
     co = config.longctx.coherence
     return resolved(CausalLMSpec(
         model=default_model_dir(config), device=co.device, precision=co.precision, batch_size=co.batch_size,
@@ -249,9 +237,6 @@ def bucket_cutoffs(signals: DataFrame, config: Config) -> dict[str, tuple[float,
 
 # ---- the stage ----------------------------------------------------------------------------------------
 def signal_params(config: Config, models_dir: str):
-    from udfs.longctx.stats import SignalParams
-    from udfs.longctx.perplexity import has_model
-
     c, co = config.longctx, config.longctx.coherence
     return SignalParams(
         models_dir=models_dir,
@@ -266,17 +251,14 @@ def signal_params(config: Config, models_dir: str):
 
 def compute_signals(spark: SparkSession, config: Config, candidates: DataFrame, models_dir: str) -> DataFrame:
     """Run the scoring UDF (mapInArrow) over the candidates, spread evenly over the cluster."""
-    from udfs.longctx.stats import signals_mapper
-
     passthrough = [c.name for c in signals_schema.POINTERS]
     n_parts = max(spark.sparkContext.defaultParallelism, config.spark.shuffle_partitions)
     src = candidates.select(*passthrough, "text").repartition(n_parts, "doc_id")
-    return src.mapInArrow(signals_mapper(signal_params(config, models_dir), passthrough),
+    return src.mapInArrow(signals_mapper(signal_params(config, models_dir), passthrough, signals_schema.UDF_SCHEMA),
                           signals_schema.UDF_SCHEMA)
 
 
 def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None, run_id=None) -> StageResult:
-    validate(config.longctx)
     models_dir = check_models(config, spark)
     c = config.longctx
     src_name = tableio.first_existing(spark, config, c.input_tables)
@@ -322,7 +304,7 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
         return Counts(rows_in, rows_out, n_rej, version)
 
     models_fp = _models_fingerprint(models_dir, c.languages, config)
-    return run_stage(spark, config, STAGE, inputs=[src_name],
+    return run_stage(spark, config, "longctx", inputs=[src_name],
                      input_fingerprint=fingerprint([fingerprint_tables(spark, config, [src_name]), models_fp]),
                      body=body, force=force, run_id=run_id)
 
@@ -330,8 +312,6 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
 def _models_fingerprint(models_dir: str, languages: list[str], config: Config) -> str:
     """Re-run the stage when a model file changes (path + size + mtime), the causal LM's files included."""
     import os
-
-    from udfs.longctx.perplexity import model_paths
 
     items = _stat_items(p for lang in languages for p in model_paths(models_dir, lang))
     if config.longctx.coherence.scorer == "causal_lm":
@@ -387,36 +367,10 @@ def borderline(spark: SparkSession, config: Config, n: int | None = None, excerp
     return near.join(text, "doc_id", "left").orderBy("threshold", "selector", "rank")
 
 
-def borderline_cli(argv: list[str]) -> int:
-    from jobs.cli import print_rows, setup_logging
-    from jobs.core.config import load_config
-    from jobs.core.session import get_spark
-
-    ap = argparse.ArgumentParser(prog="jobs/stages/longctx.py borderline")
-    ap.add_argument("--conf")
-    ap.add_argument("--set", action="append", default=[])
-    ap.add_argument("-n", type=int, help="documents per threshold (default longctx.borderline_rows)")
-    args = ap.parse_args(argv)
-    setup_logging()
-    try:
-        config = load_config(args.conf, args.set)
-        validate(config.longctx)
-    except ConfigError as e:
-        print(f"corpusmill: config error: {e}", file=sys.stderr)
-        return 2
-    spark = get_spark(config)
-    df = borderline(spark, config, args.n)
-    cols = ["threshold", "selector", "limit", "value", "side", "doc_id", "excerpt"]
-    print_rows(cols, [[r[c] for c in cols] for r in df.collect()], max_width=80)
-    return 0
-
-
 # ---- demo ------------------------------------------------------------------------------------------------
 def prepare_demo(spark: SparkSession, config: Config) -> None:
     """Build small en/zh SentencePiece + KenLM models and the small causal LM from the project's
     generated text (each skipped when it exists)."""
-    from jobs.training.train_lm import build_reference_models, models_dir
-
     lm = config.longctx.lm
     seed = config.demo.seed if "demo" in config.sections else 0
     build_reference_models(models_dir(config), config.longctx.languages, n_sentences=lm.demo_sentences, seed=seed,
@@ -424,20 +378,26 @@ def prepare_demo(spark: SparkSession, config: Config) -> None:
                            kenlm_bin_dir=lm.kenlm_bin_dir)
     co = config.longctx.coherence
     if co.scorer == "causal_lm" and not co.model:     # a configured model is the user's; the default we build
-        from jobs.training.train_causal_lm import build_demo_model, default_model_dir
 
         build_demo_model(default_model_dir(config), config.longctx.languages,
                          config.longctx.causal_lm.for_demo(seed))
 
 
-def main(argv: list[str] | None = None) -> int:
-    from jobs.cli import stage_main
+STAGE = Stage(
+    name="longctx",
+    order=60,
+    summary=">=32K documents: statistics, KenLM perplexity, conditional-perplexity coherence",
+    section=LongCtxConfig,
+    run=run,
+    inputs=("pretrain",),
+    outputs=("longctx_signals", "longctx"),
+    check=check_models,
+    prepare_demo=prepare_demo,
+    report_thresholds=report_thresholds,
+)
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "borderline":
-        return borderline_cli(argv[1:])
-    return stage_main(STAGE, argv)
 
+if __name__ == "__main__":   # spark-submit jobs/stages/longctx.py --conf FILE; the entry point sits above the stages
+    from jobs.registry import stage_main
 
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stage_main("longctx", None))

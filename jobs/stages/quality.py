@@ -14,18 +14,23 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.core import tableio
-from jobs.cli import stage_main
 from jobs.core.config import Config
-from jobs.stages.safety import (checked_spec, complete_thresholds, model_fingerprint, per_language, reasons_array,
-                         split_rows, threshold_lines, train_demo_models)
-from jobs.core.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from jobs.stages.classifier_stage import (
+    checked_spec,
+    complete_thresholds,
+    model_fingerprint,
+    per_language,
+    reasons_array,
+    split_rows,
+    threshold_lines,
+    train_demo_models,
+)
 from schemas import pretrain as pretrain_schema
 from schemas import quality_signals as signals_schema
-from udfs.classifiers.classify import ClassifierSpec, Target, check_settings, score_targets
+from udfs.classifiers.classify import ClassifierSpec, Target, score_targets
 
 log = logging.getLogger("corpusmill")
-
-STAGE = "quality"
 
 
 @dataclass
@@ -46,16 +51,13 @@ class QualityConfig:
     thresholds: dict[str, QualityThresholds]  # `default` (complete) + per-language overrides
 
     def __post_init__(self) -> None:
-        # value checks at config load time; models are checked when a run starts (check)
+        """Values only: the models on disk are the preflight's (`check`)."""
         complete_thresholds(self.thresholds, QualityThresholds, "quality.thresholds")
-        check_settings(self.advertisement, "quality.advertisement")
-        check_settings(self.fluency, "quality.fluency")
 
 
 def check(config: Config) -> tuple[ClassifierSpec, ClassifierSpec]:
-    """Config problems (missing model, unknown label, incomplete thresholds) before any Spark job."""
+    """The models the config names exist and have its labels (preflight, before any Spark job)."""
     q = config.quality
-    complete_thresholds(q.thresholds, QualityThresholds, "quality.thresholds")
     ad = checked_spec(config, q.advertisement, q.advertisement_label, "quality.advertisement",
                       "quality.advertisement_label")
     flu = checked_spec(config, q.fluency, q.disfluent_label, "quality.fluency", "quality.disfluent_label")
@@ -98,7 +100,7 @@ def run(spark, config: Config, *, force: bool = False, inputs=None, run_id: str 
         return split_rows(ctx, src, sig, pretrain_schema.TABLE, signals_schema.TABLE.name, _detail())
 
     fp = fingerprint([fingerprint_tables(spark, config, [src_name]), model_fingerprint(ad), model_fingerprint(flu)])
-    return run_stage(spark, config, STAGE, inputs=[src_name], input_fingerprint=fp, body=body, force=force,
+    return run_stage(spark, config, "quality", inputs=[src_name], input_fingerprint=fp, body=body, force=force,
                      run_id=run_id)
 
 
@@ -116,9 +118,21 @@ def prepare_demo(spark, config: Config) -> None:
     train_demo_models(config)
 
 
-def main() -> int:
-    return stage_main(STAGE)
+STAGE = Stage(
+    name="quality",
+    order=50,
+    summary="advertisement and fluency classifiers -> the final pretraining table",
+    section=QualityConfig,
+    run=run,
+    inputs=("safe",),
+    outputs=("quality_signals", "pretrain"),
+    check=check,
+    prepare_demo=prepare_demo,
+    report_thresholds=report_thresholds,
+)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":   # spark-submit jobs/stages/quality.py --conf FILE; the entry point sits above the stages
+    from jobs.registry import stage_main
+
+    sys.exit(stage_main("quality", None))

@@ -16,61 +16,33 @@ import hashlib
 import json
 import logging
 import sys
-from dataclasses import dataclass, field, make_dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from jobs.core import tableio
-from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, StageResult, StageRun, fingerprint_tables, run_stage
+from jobs.core.config import Config, ConfigError, _check
+from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_tables, run_stage
 from schemas import clean as clean_schema
 from schemas import rule_signals as signals_schema
 from udfs.rules import signals as rs
+from udfs.rules.base import Profile
 from udfs.rules.text_units import SPLITTERS
 
 log = logging.getLogger("corpusmill")
 
-SIGNALS_VERSION = "1"      # bump when udfs.rules.signals measures differently: stored signals go stale
+SIGNALS_VERSION = "1"      # bump when udfs.rules measures differently: stored signals go stale
 INHERIT = "inherit"        # a threshold left out of a language profile takes thresholds.default's value
-
-
-@dataclass
-class SignalProfile:
-    """How one language is measured (changing any of these re-measures the signals)."""
-
-    words: str                  # word splitter: latin (spaCy-like rules) | jieba (Chinese) | chars (Japanese)
-    stop_words: str             # auto (list of the document's language) | none | a language code
-    short_line_chars: int       # FineWeb: a line of at most this many characters is short
-    max_word_chars: int         # C4: lines with a longer word are dropped
-    c4_line_words: str          # C4 words per line: whitespace (str.split) | tokens (the word splitter)
-    terminal_punctuation: str   # C4: a line must end with one of these characters
-    remove_citations: bool      # C4: strip [1], [edit], [citation needed] first
-
-
-def _family_class(family: str, rules: list[tuple[str, str, str]]):
-    fields = []
-    for key, _signal, op in rules:
-        tp = (bool | None) if op in ("true", "zero") else (float | None)
-        fields.append((key, tp, field(default=INHERIT)))
-    name = "".join(p.title() for p in family.split("_")) + "Thresholds"
-    return make_dataclass(name, fields)
-
-
-FAMILY_TYPES = {fam: _family_class(fam, rules) for fam, rules in rs.RULES.items()}
-ThresholdProfile = make_dataclass(
-    "ThresholdProfile",
-    [(fam, tp, field(default_factory=tp)) for fam, tp in FAMILY_TYPES.items()],
-)
-ThresholdProfile.__doc__ = "Thresholds of one language; null switches a rule off, a missing key inherits default."
 
 
 @dataclass
 class RulesConfig:
     input_tables: list[str]                    # the first that exists is filtered (documents)
-    signals: dict[str, SignalProfile]          # per language (key = documents.language) + default
-    thresholds: dict[str, Any]                 # per language + default: family -> rule -> value
+    signals: dict[str, Profile]                # per language (key = documents.language) + default
+    thresholds: dict[str, dict[str, dict[str, Any]]]  # per language + default: family -> rule -> value or INHERIT
 
     def __post_init__(self) -> None:
         if "default" not in self.signals:
@@ -82,28 +54,39 @@ class RulesConfig:
                 raise ConfigError(f"rules.signals.{name}.c4_line_words: expected whitespace or tokens")
         if "default" not in self.thresholds:
             raise ConfigError("rules.thresholds.default: missing (the thresholds of languages without their own)")
-        from jobs.core.config import _check
-
-        self.thresholds = {name: (v if isinstance(v, ThresholdProfile)
-                                  else _check(v, ThresholdProfile, f"rules.thresholds.{name}"))
+        default = _checked_thresholds(self.thresholds["default"], None, "default")
+        self.thresholds = {name: default if name == "default" else _checked_thresholds(v, default, name)
                            for name, v in self.thresholds.items()}
-        for fam in FAMILY_TYPES:
-            for key, value in dataclasses.asdict(getattr(self.thresholds["default"], fam)).items():
-                if value == INHERIT:
-                    raise ConfigError(f"rules.thresholds.default.{fam}.{key}: missing (default must set every rule)")
 
-    def resolved_thresholds(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """profile -> family -> rule -> value, with inherited values filled in from default."""
-        base = dataclasses.asdict(self.thresholds["default"])
-        out = {}
-        for name, prof in self.thresholds.items():
-            own = dataclasses.asdict(prof)
-            out[name] = {fam: {k: (v if v != INHERIT else base[fam][k]) for k, v in rules.items()}
-                         for fam, rules in own.items()}
-        return out
+    def resolved_thresholds(self) -> dict[str, dict[str, Any]]:
+        """profile -> family -> its thresholds dataclass, inherited values taken from default."""
+        base = self.thresholds["default"]
+        return {name: {fam.name: fam.thresholds(**{k: base[fam.name][k] if v == INHERIT else v
+                                                    for k, v in prof[fam.name].items()})
+                       for fam in rs.FAMILIES}
+                for name, prof in self.thresholds.items()}
 
     def signal_profiles(self) -> dict[str, dict]:
         return {name: dataclasses.asdict(p) for name, p in self.signals.items()}
+
+
+def _checked_thresholds(raw: dict, default: dict | None, name: str) -> dict[str, dict[str, Any]]:
+    """One profile's family -> rule -> value, type-checked by each family's thresholds dataclass.
+
+    INHERIT marks a rule a language profile leaves to `default` (checked first; it must set every rule).
+    """
+    key = f"rules.thresholds.{name}"
+    families = [fam.name for fam in rs.FAMILIES]
+    for fam in raw:
+        if fam not in families:
+            raise ConfigError(f"{key}.{fam}: unknown key (known: {', '.join(sorted(families))})")
+    out = {}
+    for fam in rs.FAMILIES:
+        given = {k: v for k, v in raw.get(fam.name, {}).items() if v != INHERIT}
+        checked = _check({**(default[fam.name] if default else {}), **given}, fam.thresholds, f"{key}.{fam.name}")
+        out[fam.name] = {k: (v if k in given or default is None else INHERIT)
+                         for k, v in dataclasses.asdict(checked).items()}
+    return out
 
 
 # ---- signals ------------------------------------------------------------------------------------
@@ -120,8 +103,6 @@ def signals_key(config: Config, input_fingerprint: str) -> str:
 
 def measure(docs: DataFrame, config: Config) -> DataFrame:
     """doc_id, dump, language, signal_profile and every signal, computed in Arrow batches."""
-    from pyspark.sql.pandas.types import to_arrow_schema
-
     out = signals_schema.TABLE.schema
     spark_schema = type(out)([out[c] for c in _MEASURED])
     arrow_schema = to_arrow_schema(spark_schema)
@@ -159,13 +140,15 @@ def decide(signals: DataFrame, config: Config, run_id: str) -> DataFrame:
     prof = F.col("threshold_profile")
     names = [n for n in resolved if n != "default"]
     failed = []
-    for fam, rules in rs.RULES.items():
-        for key, signal, op in rules:
-            expr = _fails(signal, op, resolved["default"][fam][key])
+    for fam in rs.FAMILIES:
+        for key, signal, op in fam.rules:
+            value = getattr(resolved["default"][fam.name], key)
+            expr = _fails(signal, op, value)
             for n in names:   # only profiles that differ from default get their own branch
-                if resolved[n][fam][key] != resolved["default"][fam][key]:
-                    expr = F.when(prof == n, _fails(signal, op, resolved[n][fam][key])).otherwise(expr)
-            failed.append(F.when(expr, F.lit(f"{fam}.{key}")))
+                own = getattr(resolved[n][fam.name], key)
+                if own != value:
+                    expr = F.when(prof == n, _fails(signal, op, own)).otherwise(expr)
+            failed.append(F.when(expr, F.lit(f"{fam.name}.{key}")))
     reasons = F.filter(F.array(*failed), lambda x: x.isNotNull())
     return (signals.withColumn("threshold_profile", threshold_profile_col(config))
             .withColumn("reasons", reasons)
@@ -185,17 +168,18 @@ def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, s
         return {}
     resolved = config.rules.resolved_thresholds()
     out: dict[str, list[tuple[float, str]]] = {}
-    for fam, rules in rs.RULES.items():
-        for key, signal, op in rules:
+    for fam in rs.FAMILIES:
+        for key, signal, op in fam.rules:
             if op not in ("<", ">"):
                 continue
-            value = resolved["default"][fam][key]
+            value = getattr(resolved["default"][fam.name], key)
             if value is None or isinstance(value, bool):
                 continue
-            others = sorted((n, p[fam][key]) for n, p in resolved.items() if n != "default" and p[fam][key] != value)
+            others = sorted((n, getattr(p[fam.name], key)) for n, p in resolved.items()
+                            if n != "default" and getattr(p[fam.name], key) != value)
             note = "".join(f"; {n}: {'off' if v is None else format(float(v), 'g')}" for n, v in others)
-            word = "min" if op == "<" else "max"
-            out.setdefault(signal, []).append((float(value), f"{fam}.{key} {word} {float(value):g} (default{note})"))
+            label = f"{fam.name}.{key} {'min' if op == '<' else 'max'} {float(value):g} (default{note})"
+            out.setdefault(signal, []).append((float(value), label))
     return {signals_schema.TABLE.name: out}
 
 
@@ -251,11 +235,19 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
                      run_id=run_id)
 
 
-def main() -> int:
-    from jobs.cli import stage_main
+STAGE = Stage(
+    name="rules",
+    order=20,
+    summary="Gopher / C4 / FineWeb / InternLM2-style signals, then per-language thresholds",
+    section=RulesConfig,
+    run=run,
+    inputs=("documents",),
+    outputs=("rule_signals", "clean"),
+    report_thresholds=report_thresholds,
+)
 
-    return stage_main("rules")
 
+if __name__ == "__main__":   # spark-submit jobs/stages/rules.py --conf FILE; the entry point sits above the stages
+    from jobs.registry import stage_main
 
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stage_main("rules", None))

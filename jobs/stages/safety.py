@@ -12,31 +12,43 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Tuple
 
 import pandas as pd
-
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.core import tableio
-from jobs.cli import stage_main
 from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from jobs.stages.classifier_stage import (
+    checked_spec,
+    complete_thresholds,
+    model_fingerprint,
+    per_language,
+    reasons_array,
+    split_rows,
+    threshold_lines,
+    train_demo_models,
+)
+from samplegen import crawl as samplegen
 from schemas import safe as safe_schema
 from schemas import safety_signals as signals_schema
-from udfs.classifiers.classify import ClassifierSpec, Target, cascade_note, check_model, check_settings, model_labels, score_targets
-from udfs.model_files import in_hub_cache, is_hub_id
+from udfs.classifiers.classify import ClassifierSpec, Target, score_targets
+from udfs.safety import domains, wordlists
+from udfs.safety.domains import list_files
+from udfs.safety.wordlists import load_wordlists
 
 log = logging.getLogger("corpusmill")
-
-STAGE = "safety"
 
 
 @dataclass
 class DomainListSpec:
+    """A list entry: a user's list replaces the default one whole, so the YAML cannot fill in an
+    entry's missing keys; category and categories keep their defaults here."""
+
     path: str                   # UT1 root, UT1 category folder or a one-domain-a-line file (relative: under storage.root)
     category: str = ""          # category of a plain file (default: the file name)
     categories: list[str] = field(default_factory=list)  # UT1 categories to use ([] = all not marked "white")
@@ -65,87 +77,10 @@ class SafetyConfig:
     thresholds: dict[str, SafetyThresholds]  # `default` (complete) + per-language overrides (en, zh, ...)
 
     def __post_init__(self) -> None:
-        # value checks at config load time; models and lists are checked when a run starts (check)
+        """Values only: the models and lists on disk are the preflight's (`check`)."""
         if self.domain_lookup not in ("broadcast", "join"):
             raise ConfigError(f"safety.domain_lookup: expected broadcast or join, got {self.domain_lookup!r}")
         complete_thresholds(self.thresholds, SafetyThresholds, "safety.thresholds")
-        check_settings(self.toxicity, "safety.toxicity")
-        check_settings(self.pornography, "safety.pornography")
-
-
-# ---- helpers shared with the quality stage -------------------------------------------------------
-def resolve_model(config: Config, model: str) -> str:
-    """Relative model paths live under storage.models; an absolute path, URI or hub id stays as it is."""
-    if not model or "://" in model or os.path.isabs(os.path.expanduser(model)):
-        return os.path.expanduser(model)
-    under_models = os.path.join(config.path(config.storage.models), model)
-    if os.path.exists(under_models):
-        return under_models
-    if os.path.exists(model):
-        return os.path.abspath(model)
-    if is_hub_id(model) and ("/" in model or in_hub_cache(model)):
-        # `org/name` (check_model looks in the cache, then on the hub), or a bare `name` such as `gpt2`
-        # that is in the Hugging Face cache; other bare names are model folders under storage.models
-        return model
-    return under_models         # not there: check_model says so, naming the key
-
-
-def checked_spec(config: Config, spec: ClassifierSpec, label: str, key: str, label_key: str) -> ClassifierSpec:
-    """The spec with its model path resolved, after checking the model exists and has `label`."""
-    resolved = ClassifierSpec(**{**spec.__dict__, "model": resolve_model(config, spec.model)})
-    check_model(resolved, f"{key}.model")
-    if os.path.isdir(resolved.model):
-        labels = model_labels(resolved)
-        if label not in labels:
-            raise ConfigError(f"{label_key}: label {label!r} is not one of the model's labels {labels} "
-                              f"({resolved.model})")
-        note = cascade_note(resolved)
-        if note:
-            log.warning("%s: %s", key, note)
-    return resolved
-
-
-def complete_thresholds(thresholds: dict, cls: type, key: str) -> dict:
-    """lang -> thresholds with every unset value taken from `default` (which must be complete)."""
-    if "default" not in thresholds:
-        raise ConfigError(f"{key}.default: missing (the thresholds for languages without an override)")
-    default = thresholds["default"]
-    for f in fields(cls):
-        if getattr(default, f.name) is None:
-            raise ConfigError(f"{key}.default.{f.name}: missing")
-    out = {}
-    for lang, t in thresholds.items():
-        out[lang] = cls(**{f.name: getattr(t, f.name) if getattr(t, f.name) is not None else getattr(default, f.name)
-                           for f in fields(cls)})
-    return out
-
-
-def per_language(lang: Column, thresholds: dict, name: str) -> Column:
-    """The threshold `name` for each row's language: exact tag, then primary subtag, then default."""
-    overrides = {k: getattr(v, name) for k, v in thresholds.items() if k != "default"}
-    default = F.lit(getattr(thresholds["default"], name))
-    if not overrides:
-        return default
-    m = F.create_map(*[x for k, v in sorted(overrides.items()) for x in (F.lit(k.lower()), F.lit(v))])
-    low = F.lower(F.coalesce(lang, F.lit("")))
-    return F.coalesce(F.try_element_at(m, low), F.try_element_at(m, F.split(low, "-")[0]), default)
-
-
-def reasons_array(*conds: tuple[Column, Column]) -> Column:
-    """array of the reason strings whose condition is true (in the given order)."""
-    return F.filter(F.array(*[F.when(c, r) for c, r in conds]), lambda x: x.isNotNull())
-
-
-def model_fingerprint(spec: ClassifierSpec) -> str:
-    """Model identity for the skip-if-done key: files + sizes + mtimes of a local dir (else the id),
-    and the settings that change scores (head, strategy, lengths, cascade, band)."""
-    p = Path(spec.model)
-    settings = f"{spec.head}|{spec.strategy}|{spec.max_length}|{spec.max_chunks}|{spec.cascade}|{spec.band}"
-    if p.is_dir():
-        items = [f"{f.relative_to(p)}|{f.stat().st_size}|{int(f.stat().st_mtime)}" for f in sorted(p.rglob("*"))
-                 if f.is_file() and "onnx" not in f.relative_to(p).parts]
-        return fingerprint(items + [settings])
-    return fingerprint([spec.model, settings])
 
 
 def files_fingerprint(paths: list[str]) -> str:
@@ -159,8 +94,6 @@ def files_fingerprint(paths: list[str]) -> str:
 
 # ---- list resolution -------------------------------------------------------------------------------
 def domain_specs(config: Config) -> list[tuple[str, str, list[str]]]:
-    from udfs.safety.domains import list_files
-
     out = []
     for i, d in enumerate(config.safety.domain_lists):
         path = config.path(d.path)
@@ -176,8 +109,6 @@ def domain_specs(config: Config) -> list[tuple[str, str, list[str]]]:
 
 
 def word_list_paths(config: Config) -> list[str]:
-    from udfs.safety.wordlists import load_wordlists
-
     out = []
     for i, w in enumerate(config.safety.word_lists):
         lang, sep, p = w.partition("=")
@@ -204,8 +135,6 @@ _SIGNAL_STRUCT = ("block_kind string, block_category string, block_match string,
 def blocklist_signals(df: DataFrame, spark, config: Config, dspecs, wspecs) -> DataFrame:
     """df + block_kind/category/match + word_hits/distinct/per_1k/terms (batched, one pass over the text)."""
     from pyspark.sql.functions import pandas_udf
-
-    from udfs.safety import domains, wordlists
 
     sc = spark.sparkContext
     terms = wordlists.load_wordlists(wspecs)
@@ -271,11 +200,8 @@ def _detail() -> Column:
 
 
 def check(config: Config):
-    """Everything that can be wrong with the config, found before any Spark job starts."""
+    """The lists and models the config names exist and fit (preflight, before any Spark job starts)."""
     s = config.safety
-    if s.domain_lookup not in ("broadcast", "join"):
-        raise ConfigError(f"safety.domain_lookup: expected broadcast or join, got {s.domain_lookup!r}")
-    complete_thresholds(s.thresholds, SafetyThresholds, "safety.thresholds")
     dspecs = domain_specs(config)
     wspecs = word_list_paths(config)
     tox = checked_spec(config, s.toxicity, s.toxicity_label, "safety.toxicity", "safety.toxicity_label")
@@ -299,24 +225,8 @@ def run(spark, config: Config, *, force: bool = False, inputs=None, run_id: str 
     fp = fingerprint([fingerprint_tables(spark, config, [src_name]), model_fingerprint(tox), model_fingerprint(porn),
                       files_fingerprint([p for p, _, _ in dspecs]),
                       files_fingerprint([w.partition("=")[2] or w for w in wspecs])])
-    return run_stage(spark, config, STAGE, inputs=[src_name], input_fingerprint=fp, body=body, force=force,
+    return run_stage(spark, config, "safety", inputs=[src_name], input_fingerprint=fp, body=body, force=force,
                      run_id=run_id)
-
-
-def language_note(thresholds: dict, name: str) -> str:
-    """'; ja: 2; zh: 2' for the languages whose threshold `name` differs from default's."""
-    default = getattr(thresholds["default"], name)
-    return "".join(f"; {lang}: {getattr(t, name):g}" for lang, t in sorted(thresholds.items())
-                   if lang != "default" and getattr(t, name) != default)
-
-
-def threshold_lines(thresholds: dict, columns: dict[str, tuple[str, str]]) -> dict[str, list[tuple[float, str]]]:
-    """column -> [(default value, label)] for the report; columns: column -> (threshold name, verb, e.g. 'drop at')."""
-    out = {}
-    for col, (name, word) in columns.items():
-        v = float(getattr(thresholds["default"], name))
-        out[col] = [(v, f"{name} {word} {v:g} (default{language_note(thresholds, name)})")]
-    return out
 
 
 def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, str]]]]:
@@ -329,61 +239,8 @@ def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, s
         "p_toxicity": ("toxicity", "drop at"), "p_pornography": ("pornography", "drop at")})}
 
 
-def split_rows(ctx: StageRun, src: DataFrame, sig: DataFrame, out_table, signals_name: str, detail: Column) -> Counts:
-    """Kept rows of src -> out_table, the others -> `rejected` (reason = first reason), from stored signals."""
-    rows_in = ctx.rows_written(signals_name)
-    kept_ids = sig.where(F.col("keep")).select("doc_id")
-    dropped = sig.where(~F.col("keep")).select("doc_id", F.col("reasons")[0].alias("reason"), detail.alias("detail"))
-    version = ctx.write_output(out_table, src.join(kept_ids, "doc_id", "left_semi").select(out_table.column_names))
-    rejected = src.select("doc_id", "url", "dump", "source_file", "source_record").join(dropped, "doc_id")
-    n_rej = ctx.write_rejected(rejected)
-    return Counts(rows_in, ctx.rows_written(out_table.name), n_rej, version)
-
-
-# ---- demo ------------------------------------------------------------------------------------------
-# Small on purpose: the demo trains one four-head encoder on 2 CPU cores in about two minutes (128
-# generated examples per head). Measured on those examples' validation split: lr 5e-4 collapses the
-# shared encoder to one class on every head (macro F1 0.33); 1e-4 for three epochs reaches 0.83-1.0.
-DEMO_TRAIN = dict(n=128, epochs=3, max_length=48, seed=0, batch_size=8, lr=1e-4, evals_per_epoch=1)
-
-
-def demo_classifiers(config: Config) -> dict[str, dict[str, tuple[ClassifierSpec, str]]]:
-    """model path -> head -> (spec, generator task) for the classifiers the demo's config names."""
-    out: dict[str, dict[str, tuple[ClassifierSpec, str]]] = {}
-    sections = (("safety", ("toxicity", "pornography")), ("quality", ("advertisement", "fluency")))
-    for name, tasks in sections:
-        if name not in config.sections:
-            continue
-        for task in tasks:
-            spec = getattr(config.sections[name], task)
-            out.setdefault(resolve_model(config, spec.model), {})[spec.head or "default"] = (spec, f"{name}.{task}")
-    return out
-
-
-def train_demo_models(config: Config) -> None:
-    """Fine-tune the demo's classifiers (one multi-head model per model path) unless already there."""
-    from samplegen import crawl as samplegen
-    from jobs.training.train_classifier import TrainSettings, train_heads
-
-    for out, heads in demo_classifiers(config).items():
-        key = next(iter(heads.values()))[1]
-        if "://" in out or os.path.isfile(os.path.join(out, "config.json")):
-            continue
-        if not (os.path.isabs(out) and out.startswith(config.path(config.storage.models))):
-            raise ConfigError(f"{key}.model: {out} is not a local model under storage.models; the demo only "
-                              f"trains models there")
-        tasks = {h: samplegen.classifier_examples(task.split(".")[1], DEMO_TRAIN["seed"], DEMO_TRAIN["n"])
-                 for h, (_, task) in heads.items()}
-        log.info("[demo] training one encoder with %d heads (%s) on generated examples -> %s", len(tasks),
-                 ", ".join(tasks), out)
-        settings = TrainSettings(**{k: v for k, v in DEMO_TRAIN.items() if k != "n"})
-        train_heads(tasks, out, settings)
-
-
 def write_demo_blocklists(config: Config) -> None:
     """The demo's UT1-format domain folder and per-language word files, from the sample generator."""
-    from samplegen import crawl as samplegen
-
     s = config.safety
     if s.domain_lists:
         root = Path(config.path(s.domain_lists[0].path))
@@ -407,9 +264,21 @@ def prepare_demo(spark, config: Config) -> None:
     train_demo_models(config)
 
 
-def main() -> int:
-    return stage_main(STAGE)
+STAGE = Stage(
+    name="safety",
+    order=40,
+    summary="domain and word blocklists, toxicity and pornography classifiers",
+    section=SafetyConfig,
+    run=run,
+    inputs=("deduped",),
+    outputs=("safety_signals", "safe"),
+    check=check,
+    prepare_demo=prepare_demo,
+    report_thresholds=report_thresholds,
+)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":   # spark-submit jobs/stages/safety.py --conf FILE; the entry point sits above the stages
+    from jobs.registry import stage_main
+
+    sys.exit(stage_main("safety", None))

@@ -1,13 +1,22 @@
 """`corpusmill demo`: generate the sample data, build the demo models, run every stage, show the funnel."""
 from __future__ import annotations
 
-import importlib
+import argparse
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyspark.sql import functions as F
+
+from jobs.core import rootlock, tableio
 from jobs.core.config import Config
+from jobs.core.console import print_rows, progress
+from jobs.core.session import get_spark
+from jobs.core.stage import Tool
+from jobs.pipeline import run_pipeline, stages_by_name
+from jobs.tools.report import write_report
+from samplegen import crawl as samplegen
 
 log = logging.getLogger("corpusmill")
 
@@ -21,8 +30,6 @@ class DemoConfig:
 
 def generate_samples(config: Config) -> Path:
     """Write the sample crawl and text sources once (deterministic; skipped when present)."""
-    from samplegen import crawl as samplegen
-
     base = Path(config.path(config.demo.samples_dir))
     crawl, text = base / "crawl", base / "text"
     if not (crawl / "manifest.json").exists():
@@ -34,10 +41,6 @@ def generate_samples(config: Config) -> Path:
 
 def funnel_rows(spark, config: Config, results) -> list[list]:
     """Per stage: in / out / rejected, and the top rejection reasons from `rejected`."""
-    from pyspark.sql import functions as F
-
-    from jobs.core import tableio
-
     reasons: dict[str, str] = {}
     if tableio.table_exists(spark, config, "rejected"):
         rows = (tableio.read_table(spark, config, "rejected").groupBy("stage", "reason").count()
@@ -53,39 +56,38 @@ def funnel_rows(spark, config: Config, results) -> list[list]:
 def run_demo(config: Config, *, force: bool = False, progress=print) -> int:
     """Holds the root's writer lock before the sample data and the session, so that this process
     is the one that boots the embedded Derby metastore (jobs/core/session.py get_spark)."""
-    from jobs.core import rootlock
-
     with rootlock.hold(config, "corpusmill demo"):
         return _run_demo(config, force=force, progress=progress)
 
 
 def _run_demo(config: Config, *, force: bool, progress) -> int:
-    from jobs.cli import print_rows
-    from jobs.pipeline import available_stages, run_pipeline, stage_module
-    from jobs.core.session import get_spark
-
     t0 = time.monotonic()
     progress(f"corpusmill demo: tables under {config.path(config.storage.warehouse)}")
     progress("generating sample data ...")
     generate_samples(config)
     spark = get_spark(config)
-    stages = available_stages()
-    for name in stages:
-        prepare = getattr(stage_module(name), "prepare_demo", None)
-        if prepare is not None:
-            progress(f"preparing demo assets for {name} ...")
-            prepare(spark, config)
-    results = run_pipeline(spark, config, stages, force=force, progress=progress)
+    for stage in stages_by_name():
+        if stage.prepare_demo is not None:
+            progress(f"preparing demo assets for {stage.name} ...")
+            stage.prepare_demo(spark, config)
+    results = run_pipeline(spark, config, force=force, progress=progress)
     progress("")
     progress("funnel:")
     print_rows(["stage", "status", "in", "out", "rejected", "top reasons", "seconds"],
                funnel_rows(spark, config, results), max_width=90)
-    try:
-        report = importlib.import_module("jobs.tools.report")
-    except ModuleNotFoundError:
-        report = None
-    if report is not None:
-        html, md = report.write_report(spark, config)
-        progress(f"report: {html}")
+    html, _ = write_report(spark, config)
+    progress(f"report: {html}")
     progress(f"done in {time.monotonic() - t0:.0f}s. Query the tables: corpusmill sql \"SELECT * FROM runs\"")
     return 0
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--force", action="store_true", help="re-run stages even if done")
+
+
+def run_cli(args: argparse.Namespace, config: Config) -> int:
+    return run_demo(config, force=args.force, progress=progress)
+
+
+TOOLS = [Tool("demo", "generate the sample data, build the demo models, run every stage, print the funnel",
+              add_arguments, run_cli, section=DemoConfig)]

@@ -11,22 +11,20 @@ import argparse
 import base64
 import datetime as dt
 import html
-import importlib
 import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.core import tableio
-from jobs.core.config import Config, load_config
+from jobs.core.config import Config
+from jobs.core.session import get_spark
+from jobs.core.stage import Tool
+from jobs.stages import all_stages
 
 log = logging.getLogger("corpusmill")
 
-# stage -> its main output table (what "kept" means for the funnel)
-OUTPUTS = {"format": "documents", "rules": "clean", "dedup": "deduped", "safety": "safe", "quality": "pretrain",
-           "longctx": "longctx", "code": "code_samples"}
 MAX_SIGNAL_PLOTS = 40
-SAMPLE_ROWS = 200_000   # histograms are drawn from at most this many rows per table (sampled on executors)
 
 
 @dataclass
@@ -102,16 +100,10 @@ def _thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, str]]]]
     (a signal with both a lower and an upper limit); per-language thresholds show the default profile's
     value, named so in the label.
     """
-    from jobs.pipeline import STAGES
-
     out: dict[str, dict[str, list[tuple[float, str]]]] = {}
-    for mod in STAGES.values():
-        try:
-            fn = getattr(importlib.import_module(mod), "report_thresholds", None)
-        except ModuleNotFoundError:
-            continue
-        if fn is not None:
-            for table, cols in (fn(config) or {}).items():
+    for stage in all_stages():
+        if stage.report_thresholds is not None:
+            for table, cols in (stage.report_thresholds(config) or {}).items():
                 for col, value in cols.items():
                     lines = _threshold_lines(value)
                     if lines:
@@ -131,7 +123,7 @@ def collect(spark, config: Config, run_id: str | None = None) -> dict:
         if run_id:
             runs = runs.where(F.col("run_id") == run_id)
         latest = {r["stage"]: r for r in runs.orderBy("ended_at").collect()}
-        from jobs.pipeline import STAGES
+        outputs = {st.name: st.outputs[-1] for st in all_stages()}   # what "kept" means for the funnel
 
         def text_bytes(table):
             """Sum of text_bytes of a table (None when it has no such column), aggregated on the executors."""
@@ -140,9 +132,9 @@ def collect(spark, config: Config, run_id: str | None = None) -> dict:
             df = tableio.read_table(spark, config, table)
             return df.agg(F.sum("text_bytes")).first()[0] if "text_bytes" in df.columns else None
 
-        for stage in [s for s in STAGES if s in latest]:
+        for stage in [s for s in outputs if s in latest]:
             r = latest[stage]
-            out_table = OUTPUTS.get(stage)
+            out_table = outputs[stage]
             out_bytes = text_bytes(out_table)
             in_table = next((t for t in (r["inputs"] or []) if t in have), None)
             bytes_in = text_bytes(in_table) if stage != "format" else None
@@ -159,7 +151,7 @@ def collect(spark, config: Config, run_id: str | None = None) -> dict:
                     .limit(20).collect())
             data["dists"][f"{table}.{col}"] = [(str(r[0]), r[1]) for r in rows]
     thresholds = _thresholds(config)
-    sample_rows = config.report.sample_rows if "report" in config.sections else SAMPLE_ROWS
+    sample_rows = config.report.sample_rows
     signal_tables = sorted(t for t in have if t.endswith("_signals")) + [t for t in ("dedup", "code_samples") if t in have]
     for t in signal_tables:
         df = tableio.read_table(spark, config, t)
@@ -235,7 +227,7 @@ def render(data: dict, config: Config) -> tuple[str, str]:
 
 
 def write_report(spark, config: Config, run_id: str | None = None) -> tuple[Path, Path]:
-    out_dir = Path(config.path(config.report.out_dir if "report" in config.sections else "reports"))
+    out_dir = Path(config.path(config.report.out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     page, md = render(collect(spark, config, run_id), config)
     html_path, md_path = out_dir / "report.html", out_dir / "report.md"
@@ -245,16 +237,16 @@ def write_report(spark, config: Config, run_id: str | None = None) -> tuple[Path
     return html_path, md_path
 
 
-def cli(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="corpusmill report", description="write the HTML + Markdown report")
-    ap.add_argument("--conf")
-    ap.add_argument("--set", action="append", default=[])
+def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--run", help="run id (default: the latest successful run of each stage)")
-    args = ap.parse_args(argv)
-    config = load_config(args.conf, args.set)
-    from jobs.core.session import get_spark
 
+
+def run_cli(args: argparse.Namespace, config: Config) -> int:
     html_path, md_path = write_report(get_spark(config), config, args.run)
     print(html_path)
     print(md_path)
     return 0
+
+
+TOOLS = [Tool("report", "write the HTML + Markdown report of the latest runs (funnel, reasons, signal histograms)",
+              add_arguments, run_cli, section=ReportConfig)]

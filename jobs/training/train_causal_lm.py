@@ -17,13 +17,19 @@ import json
 import logging
 import math
 import os
+import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
 from jobs.core import rootlock
-from jobs.core.config import Config, ConfigError, load_config
+from jobs.core.config import Config, ConfigError
+from jobs.core.session import get_spark
+from jobs.core.stage import Tool
+from jobs.training.train_lm import read_reference_files, read_reference_table
+from samplegen import en as samplegen_en
+from samplegen import zh as samplegen_zh
 from udfs.model_files import is_hub_id
 
 log = logging.getLogger("corpusmill")
@@ -168,8 +174,6 @@ def demo_text(languages: list[str], n_docs: int, seed: int) -> list[str]:
     """Generated articles (samplegen.crawl's en/zh writers), one topic each, paragraphs in order."""
     import random
 
-    from samplegen import en as samplegen_en, zh as samplegen_zh
-
     mods = {"en": samplegen_en, "zh": samplegen_zh}
     lines = []
     for i in range(n_docs):
@@ -191,13 +195,7 @@ def build_demo_model(out_dir: str, languages: list[str], t: CausalTrainConfig) -
 
 
 # ---- command line -----------------------------------------------------------------------------------------
-def cli(argv: list[str]) -> int:
-    from jobs.training.train_lm import read_reference_files, read_reference_table
-
-    ap = argparse.ArgumentParser(prog="corpusmill train-causal-lm", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--conf", help="YAML config (default: conf/default.yaml)")
-    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+def add_arguments(ap: argparse.ArgumentParser) -> None:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", nargs="+", metavar="FILE", help=".txt (a paragraph per line) or .jsonl files")
     src.add_argument("--table", help="a pipeline table (e.g. pretrain)")
@@ -205,12 +203,11 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--out", help="output dir (default: longctx.coherence.model, else <storage.models>/causal-lm)")
     ap.add_argument("--steps", type=int, help="optimizer steps (default longctx.causal_lm.steps)")
     ap.add_argument("--max-chars", type=int, help="reference characters (default longctx.causal_lm.max_chars)")
-    args = ap.parse_args(argv)
-    config = load_config(args.conf, args.set)
+
+
+def run_cli(args: argparse.Namespace, config: Config) -> int:
     rootlock.claim(config, "corpusmill train-causal-lm")   # writes the model the longctx stage reads
     t = config.longctx.causal_lm
-    from dataclasses import replace
-
     t = replace(t, steps=args.steps or t.steps, max_chars=args.max_chars or t.max_chars)
     out = args.out or default_model_dir(config)
     if args.text:
@@ -219,14 +216,16 @@ def cli(argv: list[str]) -> int:
                 raise ConfigError(f"--text: file {p} not found")
         lines, source = read_reference_files(args.text, args.column), ",".join(args.text)
     else:
-        from jobs.core.session import get_spark
-
         lines = read_reference_table(get_spark(config), config, args.table, args.column)
         source = f"table:{args.table}"
     try:
         meta = train_causal_lm(lines, out, t, source=source)
     except ValueError as e:
-        print(f"corpusmill train-causal-lm: {e}", file=__import__("sys").stderr)
+        print(f"corpusmill train-causal-lm: {e}", file=sys.stderr)
         return 1
     print(json.dumps({"out": out, **meta}))
     return 0
+
+
+TOOLS = [Tool("train-causal-lm", "train the small causal LM the longctx coherence filter scores with",
+              add_arguments, run_cli)]

@@ -21,15 +21,19 @@ import math
 import os
 import random
 import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from jobs.core import rootlock, tableio
+from jobs.core.config import Config, ConfigError, default_section
+from jobs.core.session import get_spark
+from jobs.core.stage import Tool, new_run_id
 from jobs.training import e5_backbone
-
-from jobs.core import rootlock
-from jobs.core.config import Config, ConfigError, load_config
+from schemas import classifier_metrics as cm
+from schemas.base import table as make_table
+from udfs.classifiers import cascade, cheap_model, multihead
+from udfs.classifiers.classify import ClassifierSpec, check_model, clean_text, model_labels, score_column
 
 log = logging.getLogger("corpusmill")
 PROGRESS_SECONDS = 30
@@ -68,25 +72,26 @@ class ClassifiersConfig:
 
 @dataclass
 class TrainSettings:
-    """Everything one fine-tuning run depends on (defaults match conf/default.yaml)."""
+    """Everything one fine-tuning run depends on: the training fields of the `classifiers` section
+    (from_config), changed per run (the demo's small sizes, a bench's grid)."""
 
-    epochs: int = 3
-    lr: float = 5e-5
-    batch_size: int = 32
-    max_length: int = 128
-    patience: int = 2
-    evals_per_epoch: int = 2
-    validation_share: float = 0.1
-    class_weights: bool = True
-    weight_decay: float = 0.01
-    warmup_share: float = 0.06
-    seed: int = 0
-    threads: int = 0
-    extend_vocab: int = 0         # add up to N frequent characters the backbone maps to [UNK] as new tokens
-    freeze_embeddings: bool = False  # keep the token embeddings fixed (a 250k vocabulary is most of a model's weights)
-    cheap_features: int = 1 << 18    # hashed n-gram buckets per analyzer of the first-pass model; 0 = no cascade
-    cheap_c: float = 8.0             # inverse L2 strength of the first-pass logistic regression
-    cascade_tolerance: float = 0.005  # the band keeps every label's F1 within this of the better model alone
+    epochs: int
+    lr: float
+    batch_size: int
+    max_length: int
+    patience: int
+    evals_per_epoch: int
+    validation_share: float
+    class_weights: bool
+    weight_decay: float
+    warmup_share: float
+    seed: int
+    threads: int
+    extend_vocab: int             # add up to N frequent characters the backbone maps to [UNK] as new tokens
+    freeze_embeddings: bool       # keep the token embeddings fixed (a 250k vocabulary is most of a model's weights)
+    cheap_features: int           # hashed n-gram buckets per analyzer of the first-pass model; 0 = no cascade
+    cheap_c: float                # inverse L2 strength of the first-pass logistic regression
+    cascade_tolerance: float      # the band keeps every label's F1 within this of the better model alone
 
     @classmethod
     def from_config(cls, c: ClassifiersConfig) -> "TrainSettings":
@@ -272,9 +277,6 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
     import numpy as np
     import torch
     from transformers import AutoModel, AutoTokenizer
-
-    from udfs.classifiers import cascade, cheap_model, multihead
-
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()        # weight loading / shard writing bars: our own progress lines say more
@@ -471,16 +473,15 @@ def train_from_records(records: list[tuple[str, str]], out_dir: str, *, backbone
                        head: str = "default", **overrides) -> dict:
     """Fine-tune on (text, label) pairs and save a model directory with one head; return its metrics.
 
-    `settings` (default: TrainSettings()) gives every other knob; `overrides` replace single fields
-    of it (lr=, batch_size=, patience=, ...).
+    `settings` (default: conf/default.yaml's `classifiers` section) gives every other knob; `overrides`
+    replace single fields of it (lr=, batch_size=, patience=, ...).
     """
-    s = replace(settings or TrainSettings(), epochs=epochs, max_length=max_length, seed=seed, **overrides)
+    base = settings or TrainSettings.from_config(default_section("classifiers", ClassifiersConfig))
+    s = replace(base, epochs=epochs, max_length=max_length, seed=seed, **overrides)
     return train(records, out_dir, s, backbone=backbone, eval_records=eval_records, head=head)
 
 
 def _clean(text) -> str:
-    from udfs.classifiers.classify import clean_text
-
     return clean_text(str(text))
 
 
@@ -488,8 +489,6 @@ def _clean(text) -> str:
 
 def read_input(spark, config: Config, source: str, fmt: str | None = None):
     """A DataFrame from a CSV / JSONL / Parquet path (format from --format or the extension) or a table."""
-    from jobs.core import tableio
-
     kind = (fmt or "").lower()
     if not kind:
         low = source.lower().rstrip("/")
@@ -577,10 +576,6 @@ def metric_rows(metrics: dict, run_id: str) -> list[dict]:
 
 def write_metrics(spark, config: Config, metrics: dict, run_id: str, table_name: str = "classifier_metrics") -> int:
     """Append the run's metric rows to the metrics table; returns the rows written."""
-    from jobs.core import tableio
-    from schemas import classifier_metrics as cm
-    from schemas.base import table as make_table
-
     tbl = cm.TABLE if table_name == cm.TABLE.name else make_table(table_name, cm.TABLE.doc, *cm.TABLE.columns)
     rows = metric_rows(metrics, run_id)
     df = spark.createDataFrame(rows, schema=cm.SCHEMA)
@@ -591,8 +586,6 @@ def write_metrics(spark, config: Config, metrics: dict, run_id: str, table_name:
 # ---- CLIs ------------------------------------------------------------------------------------------
 
 def _common(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--conf", help="YAML config (default: conf/default.yaml)")
-    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     ap.add_argument("--format", help="input format when the extension does not say: csv, tsv, json, parquet, "
                                      "delta, table")
     ap.add_argument("--text-col", default="text", help="column holding the text (default: text)")
@@ -628,9 +621,7 @@ def read_tasks(spark, config: Config, inputs: list[str], args, label_map, max_ro
     return tasks
 
 
-def cli(argv: list[str]) -> int:
-    """`corpusmill train-classifier`: fine-tune on a labeled file or table, write model dir + metrics."""
-    ap = argparse.ArgumentParser(prog="corpusmill train-classifier", description=cli.__doc__)
+def train_arguments(ap: argparse.ArgumentParser) -> None:
     _common(ap)
     ap.add_argument("--input", required=True, action="append", metavar="[HEAD=]PATH",
                     help="labeled CSV / TSV / JSONL / Parquet path, or a table name; repeat as HEAD=PATH to train "
@@ -649,9 +640,10 @@ def cli(argv: list[str]) -> int:
         ap.add_argument(f"--{name}", type=tp, help=f"override classifiers.{name.replace('-', '_')}")
     ap.add_argument("--metrics-json", help="also write the metrics JSON here (always in <out>/metrics.json)")
     ap.add_argument("--no-table", action="store_true", help="do not append to the metrics table")
-    args = ap.parse_args(argv)
 
-    config = load_config(args.conf, args.set)
+
+def train_cli(args: argparse.Namespace, config: Config) -> int:
+    """`corpusmill train-classifier`: fine-tune on a labeled file or table, write model dir + metrics."""
     rootlock.claim(config, "corpusmill train-classifier")   # writes models and classifier_metrics
     c = _section(config)
     settings = TrainSettings.from_config(c)
@@ -664,9 +656,6 @@ def cli(argv: list[str]) -> int:
     out_dir = args.out if os.path.isabs(args.out) else str(Path(config.path(config.storage.models)) / args.out)
     label_map = parse_label_map(args.label_map)
     max_rows = args.max_rows if args.max_rows is not None else c.max_train_rows
-
-    from jobs.core.session import get_spark
-    from jobs.core.stage import new_run_id
 
     spark = get_spark(config, app_name="corpusmill-train-classifier")
     tasks = read_tasks(spark, config, args.input, args, label_map, max_rows, settings.seed)
@@ -702,11 +691,7 @@ def _safe_col(label: str) -> str:
     return "p_" + (re.sub(r"\W+", "_", label).strip("_") or "label")
 
 
-def classify_cli(argv: list[str]) -> int:
-    """`corpusmill classify`: score a file or table with a model directory; write probabilities."""
-    from udfs.classifiers.classify import ClassifierSpec, check_model, model_labels, score_column
-
-    ap = argparse.ArgumentParser(prog="corpusmill classify", description=classify_cli.__doc__)
+def classify_arguments(ap: argparse.ArgumentParser) -> None:
     _common(ap)
     ap.add_argument("--model", required=True, help="Hugging Face model directory (or hub id)")
     ap.add_argument("--input", required=True, help="CSV / TSV / JSONL / Parquet path, or a table name")
@@ -719,19 +704,28 @@ def classify_cli(argv: list[str]) -> int:
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--device", help="auto | cpu | cuda")
     ap.add_argument("--precision", help="auto | fp32 | fp16 | bf16")
-    args = ap.parse_args(argv)
+
+
+def classify_cli(args: argparse.Namespace, config: Config) -> int:
+    """`corpusmill classify`: score a file or table with a model directory; write probabilities."""
     if bool(args.out) == bool(args.out_table):
         raise ConfigError("classify: give exactly one of --out PATH or --out-table NAME")
-
-    config = load_config(args.conf, args.set)
     c = _section(config)
     model = args.model
     if not os.path.isabs(model) and not os.path.exists(model) and os.path.exists(config.path(model)):
         model = config.path(model)
-    spec = ClassifierSpec(model=model, strategy=args.strategy or c.score_strategy,
-                          max_length=args.max_length or c.score_max_length,
-                          batch_size=args.batch_size or c.score_batch_size,
-                          device=args.device or c.device, precision=args.precision or c.precision)
+    try:
+        # the flags over the `classifiers` section; the settings `classify` has no flag for are fixed:
+        # the model's only head, up to 16 chunks, the task's CPUs, the runtime chosen by the model
+        # (score_column runs the encoder on every document: cascade and band play no part)
+        spec = ClassifierSpec(model=model, head="", strategy=args.strategy or c.score_strategy,
+                              max_length=args.max_length or c.score_max_length,
+                              batch_size=args.batch_size or c.score_batch_size,
+                              device=args.device or c.device, precision=args.precision or c.precision,
+                              sort_by_length=True, max_chunks=16, threads=0, runtime="auto", cascade=True,
+                              band=[])
+    except ConfigError as e:
+        raise ConfigError(f"classify: {e}") from None
     check_model(spec, "--model")                    # before Spark starts
     out_kind = None
     if args.out:
@@ -743,8 +737,6 @@ def classify_cli(argv: list[str]) -> int:
     labels = model_labels(spec)
 
     from pyspark.sql import functions as F
-
-    from jobs.core.session import get_spark
 
     if args.out_table:
         rootlock.claim(config, "corpusmill classify")      # writes a table under the storage root
@@ -772,12 +764,9 @@ def classify_cli(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    from jobs.cli import setup_logging
-
-    setup_logging()
-    try:
-        sys.exit(cli(sys.argv[1:]))
-    except ConfigError as e:
-        print(f"corpusmill: config error: {e}", file=sys.stderr)
-        sys.exit(2)
+TOOLS = [
+    Tool("train-classifier", "fine-tune the classifier encoder and its heads on labeled files or tables",
+         train_arguments, train_cli, section=ClassifiersConfig, section_name="classifiers"),
+    Tool("classify", "score a file or table with a classifier model directory",
+         classify_arguments, classify_cli, section=ClassifiersConfig, section_name="classifiers"),
+]

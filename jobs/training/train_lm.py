@@ -17,13 +17,18 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from jobs.core import rootlock
-from jobs.core.config import Config, ConfigError, cache_dir, load_config
+from jobs.core import rootlock, tableio
+from jobs.core.config import Config, ConfigError, cache_dir
+from jobs.core.session import get_spark
+from jobs.core.stage import Tool
+from samplegen import crawl as samplegen
+from udfs.longctx.perplexity import has_model, normalize_line
 
 log = logging.getLogger("corpusmill")
 
@@ -83,8 +88,6 @@ def read_reference_table(spark, config: Config, table: str, column: str = "text"
     partition by partition (training an n-gram model is a single-machine job)."""
     from pyspark.sql import functions as F
 
-    from jobs.core import tableio
-
     if not tableio.table_exists(spark, config, table):
         raise ConfigError(f"--table: table {table} does not exist under {config.path(config.storage.warehouse)}")
     df = tableio.read_table(spark, config, table)
@@ -138,8 +141,6 @@ def train_language_model(lines: Iterable[str], lang: str, out_dir: str, *, vocab
     """Train SentencePiece + KenLM for lang on lines; write <out_dir>/<lang>.{sp.model,arpa.bin,json}."""
     import sentencepiece as spm
 
-    from udfs.longctx.perplexity import normalize_line
-
     lmplz, build_binary = kenlm_binaries(kenlm_bin_dir)
     t0 = time.monotonic()
     out = Path(out_dir)
@@ -190,9 +191,6 @@ def build_reference_models(out_dir: str, languages: list[str], *, n_sentences: i
                            kenlm_bin_dir: str = "") -> list[str]:
     """Models for languages from the project's generated reference text (samplegen.crawl), skipping
     languages whose models exist. For the demo and the tests: offline, a few seconds per language."""
-    from samplegen import crawl as samplegen
-    from udfs.longctx.perplexity import has_model
-
     built = []
     for lang in languages:
         if has_model(out_dir, lang):
@@ -206,11 +204,7 @@ def build_reference_models(out_dir: str, languages: list[str], *, n_sentences: i
 
 
 # ---- command line -------------------------------------------------------------------------------------
-def cli(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="corpusmill train-lm", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--conf", help="YAML config (default: conf/default.yaml)")
-    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
+def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--lang", required=True, help="language code the model is for (en, zh, ...)")
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", nargs="+", metavar="FILE", help=".txt (a paragraph per line) or .jsonl files")
@@ -220,8 +214,9 @@ def cli(argv: list[str]) -> int:
     ap.add_argument("--vocab-size", type=int, help="SentencePiece vocabulary (default longctx.lm.vocab_size)")
     ap.add_argument("--order", type=int, help="n-gram order (default longctx.lm.order)")
     ap.add_argument("--max-lines", type=int, help="reference lines to use at most (default longctx.lm.max_lines)")
-    args = ap.parse_args(argv)
-    config = load_config(args.conf, args.set)
+
+
+def run_cli(args: argparse.Namespace, config: Config) -> int:
     rootlock.claim(config, "corpusmill train-lm")          # writes the models the longctx stage reads
     lm = config.longctx.lm
     out = args.out or models_dir(config)
@@ -234,8 +229,6 @@ def cli(argv: list[str]) -> int:
         lines = read_reference_files(args.text, args.column)
         source = ",".join(args.text)
     else:
-        from jobs.core.session import get_spark
-
         spark = get_spark(config)
         lines = read_reference_table(spark, config, args.table, args.column, args.lang)
         source = f"table:{args.table}"
@@ -246,7 +239,11 @@ def cli(argv: list[str]) -> int:
     except ConfigError:
         raise
     except (ValueError, RuntimeError) as e:
-        print(f"corpusmill train-lm: {e}", file=__import__("sys").stderr)
+        print(f"corpusmill train-lm: {e}", file=sys.stderr)
         return 1
     print(json.dumps(meta))
     return 0
+
+
+TOOLS = [Tool("train-lm", "train a SentencePiece + KenLM model for the longctx perplexity filter",
+              add_arguments, run_cli)]

@@ -25,18 +25,18 @@ import sys
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
-from jobs.core.config import ConfigError
 from udfs.classifiers import cascade, cheap_model
-from udfs.classifiers.encoder_runtime import RUNTIMES
+from udfs.classifiers.encoder_runtime import RUNTIMES, load_encoder
+from udfs.classifiers.multihead import is_multihead, load_heads, read_meta
+from udfs.errors import ConfigError
 from udfs.model_files import hub_offline, in_hub_cache, is_hub_id, is_remote, local_path, ship
-from udfs.classifiers.multihead import is_multihead, read_meta
 
 log = logging.getLogger("corpusmill")
 
@@ -53,41 +53,43 @@ HEAD_SHARE = 0.25   # head_tail: 1/4 of the window from the start, 3/4 from the 
 
 @dataclass
 class ClassifierSpec:
-    """What to run and how: a model (local directory or hub id) and its inference settings."""
+    """What to run and how: a model (local directory or hub id) and its inference settings.
+
+    Also a config section (safety.toxicity, quality.fluency, ...): its values are checked here, at
+    construction, and its errors name no key; the config loader puts them under the section's key."""
 
     model: str
-    head: str = ""                  # head of a multi-head model ("": the model's only head)
-    strategy: str = "head"          # head | head_tail | chunk_mean | chunk_max (per-label max: no sum to 1)
-    max_length: int = 256           # tokens per model input, special tokens included
-    batch_size: int = 32            # texts (or chunks) per forward pass
-    device: str = "auto"            # auto | cpu | cuda
-    precision: str = "auto"         # auto | fp32 | fp16 | bf16 (auto: bf16/fp16 on CUDA, fp32 on CPU)
-    sort_by_length: bool = True     # length-sorted batching (dynamic padding); off only to measure it
-    max_chunks: int = 16            # chunk_mean / chunk_max: windows scored per document at most
-    threads: int = 0                # torch CPU threads per Python worker; 0 = the task's CPUs (spark.task.cpus)
-    runtime: str = "auto"           # auto | torch | int8 | onnx: how a multi-head model's encoder runs on the CPU
-    cascade: bool = True            # the first-pass model decides outside its band (when the model has one)
-    band: list[float] = field(default_factory=list)   # [lo, hi] replacing the band stored with the model
+    head: str                       # head of a multi-head model ("": the model's only head)
+    strategy: str                   # head | head_tail | chunk_mean | chunk_max (per-label max: no sum to 1)
+    max_length: int                 # tokens per model input, special tokens included
+    batch_size: int                 # texts (or chunks) per forward pass
+    device: str                     # auto | cpu | cuda
+    precision: str                  # auto | fp32 | fp16 | bf16 (auto: bf16/fp16 on CUDA, fp32 on CPU)
+    sort_by_length: bool            # length-sorted batching (dynamic padding); off only to measure it
+    max_chunks: int                 # chunk_mean / chunk_max: windows scored per document at most
+    threads: int                    # torch CPU threads per Python worker; 0 = the task's CPUs (spark.task.cpus)
+    runtime: str                    # auto | torch | int8 | onnx: how a multi-head model's encoder runs on the CPU
+    cascade: bool                   # the first-pass model decides outside its band (when the model has one)
+    band: list[float]               # [lo, hi] replacing the band stored with the model; [] = the model's own
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy {self.strategy!r} unknown (one of {', '.join(STRATEGIES)})")
+        if self.device not in DEVICES:
+            raise ConfigError(f"device {self.device!r} unknown (one of {', '.join(DEVICES)})")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision {self.precision!r} unknown (one of {', '.join(PRECISIONS)})")
+        if self.max_length < 8 or self.batch_size < 1 or self.max_chunks < 1:
+            raise ConfigError("max_length must be >= 8, batch_size and max_chunks >= 1")
+        if self.runtime not in RUNTIMES:
+            raise ConfigError(f"runtime {self.runtime!r} unknown (one of {', '.join(RUNTIMES)})")
+        if self.band and (len(self.band) != 2
+                          or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in self.band)):
+            raise ConfigError(f"band must be [] (the model's own) or [lo, hi] with 0 <= lo, hi <= 1, "
+                              f"got {self.band!r}")
 
 
 # ---- validation (driver side, before any Spark job) -----------------------------------------------
-
-def check_settings(spec: ClassifierSpec, key: str) -> None:
-    """The inference settings' values (config load time: no file system, no model)."""
-    if spec.strategy not in STRATEGIES:
-        raise ConfigError(f"{key}: strategy {spec.strategy!r} unknown (one of {', '.join(STRATEGIES)})")
-    if spec.device not in DEVICES:
-        raise ConfigError(f"{key}: device {spec.device!r} unknown (one of {', '.join(DEVICES)})")
-    if spec.precision not in PRECISIONS:
-        raise ConfigError(f"{key}: precision {spec.precision!r} unknown (one of {', '.join(PRECISIONS)})")
-    if spec.max_length < 8 or spec.batch_size < 1 or spec.max_chunks < 1:
-        raise ConfigError(f"{key}: max_length must be >= 8, batch_size and max_chunks >= 1")
-    if spec.runtime not in RUNTIMES:
-        raise ConfigError(f"{key}: runtime {spec.runtime!r} unknown (one of {', '.join(RUNTIMES)})")
-    if spec.band and (len(spec.band) != 2 or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in spec.band)):
-        raise ConfigError(f"{key}: band must be [] (the model's own) or [lo, hi] with 0 <= lo, hi <= 1, "
-                          f"got {spec.band!r}")
-
 
 def check_model(spec: ClassifierSpec, key: str) -> None:
     """Fail fast with one ConfigError naming `key` when the spec cannot work.
@@ -98,14 +100,13 @@ def check_model(spec: ClassifierSpec, key: str) -> None:
     """
     if not spec.model:
         raise ConfigError(f"{key}: no model given (a local model directory or a Hugging Face hub id)")
-    check_settings(spec, key)
     model = os.path.expanduser(spec.model)
     if os.path.isdir(model):
         if not os.path.isfile(os.path.join(model, "config.json")):
             raise ConfigError(f"{key}: model directory {spec.model} has no config.json "
                               f"(not a Hugging Face model directory; train one with `corpusmill train-classifier`)")
         try:
-            heads = model_heads(ClassifierSpec(model))
+            heads = model_heads(replace(spec, model=model))
         except (OSError, ValueError) as e:
             raise ConfigError(f"{key}: model directory {spec.model} is unreadable ({str(e).splitlines()[0][:160]})") from None
         try:
@@ -485,9 +486,6 @@ def _load_multi(path: str, device: str, precision: str, runtime: str):
         hit = _LOADED.get(key)
         if hit is None:
             from transformers.utils import logging as hf_logging
-
-            from udfs.classifiers.encoder_runtime import load_encoder
-            from udfs.classifiers.multihead import load_heads
 
             hf_logging.disable_progress_bar()
             dev = resolve_device(device)

@@ -21,6 +21,9 @@ from typing import Iterable, Iterator
 
 import pyarrow as pa
 
+from udfs.code.imports import extract_imports
+from udfs.code.markdown import definitions, summarize
+
 # ---- languages -------------------------------------------------------------------------------
 # extension -> language name (also the markdown fence tag)
 EXTENSIONS: dict[str, str] = {
@@ -406,9 +409,6 @@ ANALYZED_SCHEMA = pa.schema([
 
 def analyze_arrow(batches: Iterator[pa.RecordBatch], *, max_bytes: int) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: raw files -> signals, imports and description, one output batch per input batch."""
-    from udfs.code.imports import extract_imports
-    from udfs.code.markdown import definitions, summarize
-
     passthrough = ("repo", "path", "source", "source_kind", "bytes", "content_hash", "read_error")
     for batch in batches:
         cols = {n: batch.column(n).to_pylist() for n in passthrough}

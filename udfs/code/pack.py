@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from udfs.code import markdown as md
+from udfs.code.imports import RepoIndex, resolve_imports
+from udfs.code.order import order_files
 
 REGEX_TOKENIZER = "regex"
 _REGEX = re.compile(r"\w+|[^\w\s]|\s+")
@@ -334,9 +336,6 @@ def _as_list(v) -> list:
 def pack_group_frame(pdf, *, tokenizer_spec: str, tokenizer_name: str, ordering: str, opt: PackOptions):
     """One repository (or subtree of a huge one) -> its samples, as a pandas frame of code_samples rows."""
     import pandas as pd
-
-    from udfs.code.imports import RepoIndex, resolve_imports
-    from udfs.code.order import order_files
 
     tok = get_tokenizer(tokenizer_spec)
     repo, subtree = str(pdf["repo"].iloc[0]), str(pdf["subtree"].iloc[0] or "")

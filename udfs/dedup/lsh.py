@@ -27,10 +27,10 @@ from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, LongType, StringType, StructField,
-                               StructType)
+from pyspark.sql.types import ArrayType, DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
 from udfs.dedup import minhash as mh
+from udfs.errors import ConfigError
 
 log = logging.getLogger("corpusmill")
 
@@ -39,44 +39,45 @@ VERIFY_METHODS = ("exact", "signature")
 
 @dataclass
 class MinHashParams:
-    """MinHash-LSH knobs (also the `dedup.minhash` config section)."""
+    """MinHash-LSH knobs: the `dedup.minhash` and `code.minhash` config sections.
 
-    num_perm: int = 128             # hash functions per signature
-    ngram: int = 5                  # tokens per shingle (words, characters or code tokens)
-    threshold: float = 0.7          # Jaccard at which two documents are near duplicates
-    bands: int = 0                  # LSH bands; 0 (with rows 0) = FP/FN-optimal for threshold
-    rows: int = 0                   # signature values per band; bands*rows <= num_perm
-    seed: int = 42                  # seed of the hash family: same seed = comparable signatures
-    verify: bool = True             # check candidate edges against threshold before clustering
-    verify_method: str = "exact"    # exact (shingle Jaccard from the texts) | signature (estimate)
-    exact_margin: float = 0.15      # exact: only edges whose estimate is this close to threshold read texts
-    fp_weight: float = 0.5          # optimizer weight of the false-positive area
-    fn_weight: float = 0.5          # optimizer weight of the false-negative area
-    hot_bucket_size: int = 1000     # past the broadcast limit, buckets this big still join map-side
-    max_iterations: int = 64        # safety cap for connected components rounds
-    lowercase: bool = True          # normalization before shingling ...
-    strip_punct: bool = True        # ... (punctuation kept for the code tokenizer)
-    digits_to_zero: bool = True
+    Its errors name keys relative to itself ("num_perm: ..."); the config loader puts them under the
+    section's key (dedup.minhash.num_perm)."""
 
-    def validate(self, key: str = "minhash") -> None:
-        from jobs.core.config import ConfigError
+    num_perm: int                   # hash functions per signature
+    ngram: int                      # tokens per shingle (words, characters or code tokens)
+    threshold: float                # Jaccard at which two documents are near duplicates
+    bands: int                      # LSH bands; 0 (with rows 0) = FP/FN-optimal for threshold
+    rows: int                       # signature values per band; bands*rows <= num_perm
+    seed: int                       # seed of the hash family: same seed = comparable signatures
+    verify: bool                    # check candidate edges against threshold before clustering
+    verify_method: str              # exact (shingle Jaccard from the texts) | signature (estimate)
+    exact_margin: float             # exact: only edges whose estimate is this close to threshold read texts
+    fp_weight: float                # optimizer weight of the false-positive area
+    fn_weight: float                # optimizer weight of the false-negative area
+    hot_bucket_size: int            # past the broadcast limit, buckets this big still join map-side
+    max_iterations: int             # safety cap for connected components rounds
+    lowercase: bool                 # normalization before shingling ...
+    strip_punct: bool               # ... (punctuation kept for the code tokenizer)
+    digits_to_zero: bool
 
+    def __post_init__(self) -> None:
         if self.num_perm < 1 or self.num_perm > 1024:
-            raise ConfigError(f"{key}.num_perm: expected 1..1024, got {self.num_perm}")
+            raise ConfigError(f"num_perm: expected 1..1024, got {self.num_perm}")
         if self.ngram < 1:
-            raise ConfigError(f"{key}.ngram: expected >= 1, got {self.ngram}")
+            raise ConfigError(f"ngram: expected >= 1, got {self.ngram}")
         if not 0.0 < self.threshold <= 1.0:
-            raise ConfigError(f"{key}.threshold: expected a number in (0, 1], got {self.threshold}")
+            raise ConfigError(f"threshold: expected a number in (0, 1], got {self.threshold}")
         if (self.bands == 0) != (self.rows == 0) or self.bands < 0 or self.rows < 0:
-            raise ConfigError(f"{key}.bands/rows: set both (> 0) or both 0 (optimal), got {self.bands} x {self.rows}")
+            raise ConfigError(f"bands/rows: set both (> 0) or both 0 (optimal), got {self.bands} x {self.rows}")
         if self.bands * self.rows > self.num_perm:
-            raise ConfigError(f"{key}.bands: bands*rows = {self.bands * self.rows} exceeds num_perm {self.num_perm}")
+            raise ConfigError(f"bands: bands*rows = {self.bands * self.rows} exceeds num_perm {self.num_perm}")
         if self.verify_method not in VERIFY_METHODS:
-            raise ConfigError(f"{key}.verify_method: expected one of {VERIFY_METHODS}, got {self.verify_method!r}")
+            raise ConfigError(f"verify_method: expected one of {VERIFY_METHODS}, got {self.verify_method!r}")
         if not 0.0 <= self.exact_margin <= 1.0:
-            raise ConfigError(f"{key}.exact_margin: expected a number in [0, 1], got {self.exact_margin}")
+            raise ConfigError(f"exact_margin: expected a number in [0, 1], got {self.exact_margin}")
         if self.hot_bucket_size < 2:
-            raise ConfigError(f"{key}.hot_bucket_size: expected >= 2, got {self.hot_bucket_size}")
+            raise ConfigError(f"hot_bucket_size: expected >= 2, got {self.hot_bucket_size}")
 
     def bands_rows(self) -> tuple[int, int]:
         if self.bands and self.rows:
@@ -117,8 +118,6 @@ def signatures(df: DataFrame, *, id_col: str, text_col: str, params: MinHashPara
     keep_cols are input columns passed through unchanged.
     """
     if tokenizer not in mh.TOKENIZERS:
-        from jobs.core.config import ConfigError
-
         raise ConfigError(f"tokenizer: expected one of {mh.TOKENIZERS}, got {tokenizer!r}")
     spec = params.spec()
     keep = [c for c in (keep_cols or []) if c not in (id_col,)]
@@ -303,7 +302,6 @@ def near_duplicate_clusters(spark: SparkSession, df: DataFrame, *, id_col: str, 
     "code" (identifier/number/operator tokens). cluster_id is the smallest id of the cluster
     (a singleton's own id). Rows with no token are singletons. Result is checkpointed (materialized).
     """
-    params.validate()
     sigs = signatures(df, id_col=id_col, text_col=text_col, params=params, tokenizer=tokenizer)
     sigs = sigs.checkpoint(eager=True)
     comp = cluster_edges(spark, sigs, df, id_col=id_col, text_col=text_col, params=params, tokenizer=tokenizer)

@@ -25,7 +25,8 @@ import os
 import threading
 from dataclasses import dataclass, replace
 
-from jobs.core.config import ConfigError
+from udfs.classifiers.classify import DEVICES, PRECISIONS, _set_threads, resolve_device, resolve_precision
+from udfs.errors import ConfigError
 from udfs.longctx.coherence import ChunkScore, CoherenceResult
 from udfs.model_files import is_hub_id, is_remote, local_path
 
@@ -54,8 +55,6 @@ class CausalLMSpec:
 # ---- driver-side check ------------------------------------------------------------------------------
 def check_model(spec: CausalLMSpec, key: str) -> None:
     """One ConfigError naming `key` when the model cannot be loaded (before any Spark job)."""
-    from udfs.classifiers.classify import DEVICES, PRECISIONS
-
     if spec.device not in DEVICES:
         raise ConfigError(f"{key}: device {spec.device!r} unknown (one of {', '.join(DEVICES)})")
     if spec.precision not in PRECISIONS:
@@ -131,8 +130,6 @@ _LOCK = threading.Lock()
 
 def load(spec: CausalLMSpec):
     """(tokenizer, model, device, dtype) for spec.model, loaded once per process."""
-    from udfs.classifiers.classify import resolve_device, resolve_precision
-
     path = local_path(spec.model)
     key = (os.path.abspath(path) if os.path.exists(path) else spec.model, spec.device, spec.precision)
     with _LOCK:
@@ -175,8 +172,6 @@ class CausalCoherence:
 
     def __init__(self, spec: CausalLMSpec):
         import torch
-
-        from udfs.classifiers.classify import _set_threads
 
         _set_threads(spec)
         self.spec = spec

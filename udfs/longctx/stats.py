@@ -12,6 +12,10 @@ import re
 import statistics
 from dataclasses import asdict, dataclass
 
+from udfs.longctx import coherence, perplexity
+from udfs.longctx.causal_lm import get_scorer
+from udfs.longctx.perplexity import iter_lines
+
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff"
 WORD_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
 _DIGIT_RE = re.compile(r"\d")
@@ -117,7 +121,6 @@ def text_stats(text: str, lang: str | None) -> TextStats:
     ttrs: list[float] = []
     word_chars = 0
     pending: list[str] = []
-    from udfs.longctx.perplexity import iter_lines
 
     for raw in iter_lines(text):
         line = raw.strip()
@@ -190,8 +193,6 @@ class SignalParams:
 
 
 def _lm_signals(text: str, lang: str, p: SignalParams) -> dict:
-    from udfs.longctx import coherence, perplexity
-
     if lang not in p.model_languages:
         return dict(lm_status="no_model")
     model = perplexity.load_model(p.models_dir, lang)
@@ -257,7 +258,6 @@ def batch_signals(texts: list, langs: list, p: SignalParams) -> list[dict]:
     sigs = [_one_document(t, l, p) for t, l in zip(texts, langs)]
     if p.coherence_scorer != "causal_lm":
         return sigs
-    from udfs.longctx.causal_lm import get_scorer
 
     todo = [i for i, s in enumerate(sigs)            # not: failed documents, and "empty" ones (no words)
             if not str(s.get("lm_status", "")).startswith(("error", "empty"))]
@@ -279,15 +279,14 @@ def batch_signals(texts: list, langs: list, p: SignalParams) -> list[dict]:
     return sigs
 
 
-def signals_mapper(p: SignalParams, passthrough: list[str]):
-    """mapInArrow function: input batches with `passthrough` columns + text -> UDF_SCHEMA batches."""
+def signals_mapper(p: SignalParams, passthrough: list[str], out_schema):
+    """mapInArrow function: input batches with `passthrough` columns + text -> batches of out_schema
+    (a Spark StructType: the caller's table schema, schemas/longctx_signals.py UDF_SCHEMA)."""
     def run(batches):
         import pyarrow as pa
         from pyspark.sql.pandas.types import to_arrow_schema
 
-        from schemas.longctx_signals import UDF_SCHEMA
-
-        schema = to_arrow_schema(UDF_SCHEMA)
+        schema = to_arrow_schema(out_schema)
         names = schema.names
         for batch in batches:
             cols = batch.to_pydict()

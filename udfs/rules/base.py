@@ -1,0 +1,96 @@
+"""What the rule families share: the language profile, the per-document text units, the rule record.
+
+Each family module (gopher, c4, fineweb, internlm) keeps one family readable in one place: the
+signals it measures, its thresholds dataclass and its rules table. Signals are measured once per
+document; keep / reasons come later from thresholds over the stored signals (in Spark:
+jobs/stages/rules.py `decide`; in plain Python: `Family.failed`, the reference for it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Callable
+
+from udfs.rules import text_units
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one language is measured: a `rules.signals` entry (values in conf/default.yaml)."""
+
+    words: str                  # word splitter: latin (spaCy-like rules) | jieba (Chinese) | chars (Japanese)
+    stop_words: str             # auto (list of the document's language) | none | a language code
+    short_line_chars: int       # FineWeb: a line of at most this many characters is short
+    max_word_chars: int         # C4: lines with a longer word are dropped
+    c4_line_words: str          # C4 words per line: whitespace (str.split) | tokens (the word splitter)
+    terminal_punctuation: str   # C4: a line must end with one of these characters
+    remove_citations: bool      # C4: strip [1], [edit], [citation needed] first
+
+
+@dataclass(frozen=True)
+class Units:
+    """One document cut once into what every family reads, so no family tokenizes the text again."""
+
+    text: str                                # "" for a null text
+    words: list[str]                         # the profile's word tokens (punctuation included; [] when blank)
+    lines: list[str]                         # text.splitlines()
+    newlines: int                            # "\n" characters
+    split_words: Callable[[str], list[str]]  # the profile's word splitter, for per-line counts
+
+
+def units(text: str | None, profile: Profile) -> Units:
+    text = text or ""
+    split = text_units.word_splitter(profile.words)
+    return Units(text, split(text) if text.strip() else [], text.splitlines(), text.count("\n"), split)
+
+
+def ratio(a: float, b: float) -> float | None:
+    """a / b, or None (not measurable) when b is 0."""
+    return a / b if b else None
+
+
+def find_duplicates(items: list[str]) -> tuple[int, int]:
+    """(repeated items, characters in repeated items), counting every repeat after the first."""
+    seen: set[str] = set()
+    dup = dup_chars = 0
+    for x in items:
+        if x in seen:
+            dup += 1
+            dup_chars += len(x)
+        else:
+            seen.add(x)
+    return dup, dup_chars
+
+
+# (threshold, signal, op). op "<": fail when the signal is below the threshold, ">": above it;
+# "true": fail when the boolean signal is true, "zero": when the signal is 0 (for both, the threshold
+# true / false switches the rule on / off). A null threshold switches a rule off; a null signal never fails.
+Rule = tuple[str, str, str]
+OPS = ("<", ">", "true", "zero")
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of rules: `rules.thresholds.<profile>.<name>` in config, reasons named `<name>.<threshold>`."""
+
+    name: str
+    thresholds: type            # dataclass with one field per rule, in the rules' order
+    rules: tuple[Rule, ...]
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in fields(self.thresholds)]
+        if names != [r[0] for r in self.rules] or any(r[2] not in OPS for r in self.rules):
+            raise TypeError(f"{self.name}: rules must name {self.thresholds.__name__}'s fields in order, "
+                            f"with an op in {OPS}")
+
+    def failed(self, signals: dict, thresholds: Any) -> list[str]:
+        """Reasons (`family.threshold`) of the rules the signals fail under these thresholds."""
+        out = []
+        for key, signal, op in self.rules:
+            t = getattr(thresholds, key)
+            v = signals.get(signal)
+            if t is None or t is False or v is None:
+                continue
+            if ((op == "<" and v < t) or (op == ">" and v > t) or (op == "true" and v is True)
+                    or (op == "zero" and v == 0)):
+                out.append(f"{self.name}.{key}")
+        return out
