@@ -55,12 +55,8 @@ def extracted_texts(cache: Path) -> list[tuple[str, str]]:
 
 def run_datatrove(texts: list[str]) -> tuple[float, dict[str, list[bool]]]:
     from datatrove.data import Document
-    from datatrove.pipeline.filters import (
-        C4QualityFilter,
-        FineWebQualityFilter,
-        GopherQualityFilter,
-        GopherRepetitionFilter,
-    )
+    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
+                                            GopherRepetitionFilter)
 
     filters = {"gopher_repetition": GopherRepetitionFilter(), "gopher_quality": GopherQualityFilter(),
                "c4": C4QualityFilter(), "fineweb": FineWebQualityFilter()}

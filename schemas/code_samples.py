@@ -1,8 +1,8 @@
 """`code_samples`: long-context training samples cut from code repositories."""
-from pyspark.sql.types import ArrayType, DoubleType, IntegerType, LongType, StringType, StructField, StructType
+from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, LongType, StringType, StructField,
+                               StructType)
 
-from schemas.base import Column as C
-from schemas.base import table
+from schemas.base import Column as C, table
 
 FILE_ENTRY = StructType([
     StructField("repo", StringType()), StructField("path", StringType()),

@@ -1,8 +1,7 @@
 """`documents`: one row per extracted text document (web page, book, paper, patent)."""
 from pyspark.sql.types import BooleanType, FloatType, LongType, StringType, TimestampType
 
-from schemas.base import Column as C
-from schemas.base import table
+from schemas.base import Column as C, table
 
 TABLE = table(
     "documents",

@@ -2,8 +2,7 @@
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType
 
 from schemas import documents
-from schemas.base import Column as C
-from schemas.base import table
+from schemas.base import Column as C, table
 
 TABLE = table(
     "longctx",

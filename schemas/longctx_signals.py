@@ -1,17 +1,8 @@
 """`longctx_signals`: every long-context candidate with all its signals and the keep decision."""
-from pyspark.sql.types import (
-                               ArrayType,
-                               BooleanType,
-                               DoubleType,
-                               FloatType,
-                               IntegerType,
-                               LongType,
-                               StringType,
-                               StructType,
-)
+from pyspark.sql.types import (ArrayType, BooleanType, DoubleType, FloatType, IntegerType, LongType, StringType,
+                               StructType)
 
-from schemas.base import Column as C
-from schemas.base import table
+from schemas.base import Column as C, table
 
 POINTERS = (
     C("doc_id", StringType(), "document id (from the input table)", False),

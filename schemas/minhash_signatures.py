@@ -1,8 +1,7 @@
 """`minhash_signatures`: stored MinHash signatures, reused by later (incremental) dedup runs."""
 from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType
 
-from schemas.base import Column as C
-from schemas.base import table
+from schemas.base import Column as C, table
 
 TABLE = table(
     "minhash_signatures",

@@ -1,8 +1,7 @@
 """`rejected`: every record a stage dropped, with why and where it came from."""
 from pyspark.sql.types import StringType
 
-from schemas.base import Column as C
-from schemas.base import table
+from schemas.base import Column as C, table
 
 TABLE = table(
     "rejected",

@@ -1,8 +1,7 @@
 """`safety_signals`: the safety stage's evidence per document, then its keep / reasons decision."""
 from pyspark.sql.types import ArrayType, BooleanType, DoubleType, IntegerType, StringType
 
-from schemas.base import Column as C
-from schemas.base import table
+from schemas.base import Column as C, table
 
 TABLE = table(
     "safety_signals",

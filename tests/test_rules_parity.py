@@ -40,12 +40,8 @@ def extracted_texts(shared_data, cache_dir) -> list[tuple[str, str]]:
 
 def datatrove_keeps(texts: list[str]) -> dict[str, list[bool]]:
     from datatrove.data import Document
-    from datatrove.pipeline.filters import (
-        C4QualityFilter,
-        FineWebQualityFilter,
-        GopherQualityFilter,
-        GopherRepetitionFilter,
-    )
+    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter, GopherQualityFilter,
+                                            GopherRepetitionFilter)
 
     filters = {"gopher_quality": GopherQualityFilter(), "gopher_repetition": GopherRepetitionFilter(),
                "c4": C4QualityFilter(), "fineweb": FineWebQualityFilter()}

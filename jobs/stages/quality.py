@@ -16,16 +16,8 @@ from pyspark.sql import functions as F
 from jobs.core import tableio
 from jobs.core.config import Config
 from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
-from jobs.stages.classifier_stage import (
-    checked_spec,
-    complete_thresholds,
-    model_fingerprint,
-    per_language,
-    reasons_array,
-    split_rows,
-    threshold_lines,
-    train_demo_models,
-)
+from jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
+                                          reasons_array, split_rows, threshold_lines, train_demo_models)
 from schemas import pretrain as pretrain_schema
 from schemas import quality_signals as signals_schema
 from udfs.classifiers.classify import ClassifierSpec, Target, score_targets

@@ -23,16 +23,8 @@ from pyspark.sql import functions as F
 from jobs.core import tableio
 from jobs.core.config import Config, ConfigError
 from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
-from jobs.stages.classifier_stage import (
-    checked_spec,
-    complete_thresholds,
-    model_fingerprint,
-    per_language,
-    reasons_array,
-    split_rows,
-    threshold_lines,
-    train_demo_models,
-)
+from jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
+                                          reasons_array, split_rows, threshold_lines, train_demo_models)
 from samplegen import crawl as samplegen
 from schemas import safe as safe_schema
 from schemas import safety_signals as signals_schema
