@@ -111,7 +111,7 @@ def main() -> int:
     from jobs.core import tableio
     from jobs.core.session import get_spark
     from jobs.registry import load_config
-    from jobs.stages import code as code_repos
+    from jobs.stages import code_repos
 
     work = Path(tempfile.mkdtemp(prefix="bench-code-"))
     base = [f"storage.root={work}", "spark.master=local[2]", "spark.driver_memory=2g", "spark.shuffle_partitions=4",

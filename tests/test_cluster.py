@@ -115,7 +115,7 @@ def test_format_job_on_standalone_cluster(tmp_path, cluster, config):
          "--name", "corpusmill-format-cluster-test", "--py-files", str(archive),
          "--jars", _delta_jars(config), "--conf", "spark.executor.memory=1g",
          "--conf", f"spark.pyspark.python={sys.executable}",
-         str(ROOT / "jobs" / "format.py"), "--conf", str(conf)],
+         str(ROOT / "jobs" / "stages" / "format.py"), "--conf", str(conf)],
         capture_output=True, text=True, timeout=900, env=env, cwd=str(tmp_path))
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-4000:]
     apps = json.load(urllib.request.urlopen(cluster["ui"] + "/json/", timeout=10))

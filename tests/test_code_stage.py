@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from jobs import cli
 from jobs.core import tableio
 from jobs.core.config import ConfigError
-from jobs.stages import code as code_repos
+from jobs.stages import code_repos
 from jobs.tools import export
 from samplegen import code_repos as sg
 from schemas import code_files as files_schema

@@ -146,6 +146,12 @@ def test_every_stage_output_has_a_schema_module():
             assert (ROOT / "schemas" / f"{table}.py").is_file(), (s.name, table)
 
 
+def test_stage_scripts_do_not_shadow_the_standard_library():
+    """`spark-submit jobs/stages/<stage>.py` puts jobs/stages first on sys.path."""
+    names = {f.stem for f in (ROOT / "jobs" / "stages").glob("*.py")}
+    assert not names & set(sys.stdlib_module_names)
+
+
 EXAMPLE_STAGE = '''
 """`wordcount`: an example stage; keeps documents with at least `min_words` words."""
 from __future__ import annotations

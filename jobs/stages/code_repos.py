@@ -461,7 +461,7 @@ def prepare_demo(spark: SparkSession, config: Config) -> None:
 
 
 def _submit_args(argv: list[str]) -> list[str]:
-    """spark-submit jobs/stages/code.py --input REPOS: the inputs are repositories (code: prefix)."""
+    """spark-submit jobs/stages/code_repos.py --input REPOS: the inputs are repositories (code: prefix)."""
     argv = list(argv)
     for i, a in enumerate(argv):
         if a == "--input" and i + 1 < len(argv):
@@ -482,7 +482,7 @@ STAGE = Stage(
 )
 
 
-if __name__ == "__main__":   # spark-submit jobs/stages/code.py --conf FILE; the entry point sits above the stages
+if __name__ == "__main__":   # spark-submit jobs/stages/code_repos.py --conf FILE; the entry point sits above the stages
     from jobs.registry import stage_main
 
     sys.exit(stage_main("code", _submit_args(sys.argv[1:])))
