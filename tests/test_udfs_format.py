@@ -268,3 +268,11 @@ def test_shared_broken_warcs_keep_good_records(shared_data):
         for item in W.iter_warc(lambda: open(shared_data / "resiliparse-test-warcs" / "clipped.warc.gz", "rb")):
             clipped.append(item)
     assert len(clipped) == 1 and clipped[0].truncated and clipped[0].url.startswith("http://www.houstonpress.com/")
+
+
+def test_detect_language_makes_the_printable_copy_only_for_refused_text(monkeypatch):
+    def refuse(text):
+        raise AssertionError("the printable-only copy was made for text pycld2 accepts")
+
+    monkeypatch.setattr(L, "_printable", refuse)
+    assert L.detect_language("The quick brown fox jumps over the lazy dog near the river bank.")[0] == "en"

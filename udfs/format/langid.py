@@ -39,8 +39,10 @@ def detect_language(text: str) -> tuple[str, float, bool]:
 
     if not text or not text.strip():
         return "un", 0.0, False
-    for attempt in (text, _printable(text)):
+    for attempt in (text, None):
         try:
+            if attempt is None:           # the printable-only copy, made only when the text was refused
+                attempt = _printable(text)
             reliable, _nbytes, details = pycld2.detect(attempt.encode("utf-8", "ignore"))
         except pycld2.error:
             continue
