@@ -303,3 +303,14 @@ def test_format_config_errors(spark, config_factory, tmp_path):
     bad_src = 'format.text_sources=[{"path": "x/*.jsonl", "format": "jsonl", "source_type": "book", "fields": {"body": "t"}}]'
     with pytest.raises(ConfigError, match=r"format.text_sources\[0\].fields.body"):
         config_factory(bad_src)
+
+
+def test_split_size_gives_every_core_several_tasks():
+    from jobs.stages.format import split_size
+
+    mb = 1 << 20
+    assert split_size(256 * mb, 10_000 * mb, 8) == 256 * mb       # a crawl: the configured size
+    assert split_size(256 * mb, 3 * 1024 * mb, 8) == 96 * mb      # 3 files of 1 GB on 8 cores: 32 ranges
+    assert split_size(256 * mb, 40 * mb, 8) == 8 * mb             # never cut below 8 MB on its own ...
+    assert split_size(1 * mb, 40 * mb, 8) == 1 * mb               # ... unless the config says so
+    assert split_size(0, 3 * 1024 * mb, 8) == 0                   # 0: one task per file

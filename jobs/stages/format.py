@@ -464,6 +464,20 @@ def text_sources(config: Config, inputs: list[str] | None) -> list[TextSourceCon
     return [*cfg.text_sources, *extra]
 
 
+MIN_SPLIT_BYTES = 8 << 20
+TASKS_PER_CORE = 4
+
+
+def split_size(split_bytes: int, warc_bytes: int, cores: int) -> int:
+    """Byte-range size for .warc.gz files: split_bytes, or less when the input is small next to the
+    cluster, so a few big files still give every core several tasks (never below 8 MB that way; 0 =
+    never split). Ranges only split record-gzipped files (one member per record), as crawls are written."""
+    if not split_bytes:
+        return 0
+    balanced = -(-warc_bytes // max(1, cores * TASKS_PER_CORE))
+    return min(split_bytes, max(MIN_SPLIT_BYTES, balanced))
+
+
 def plan_tasks(spark, config: Config, inputs: list[str] | None) -> tuple[list[dict], list[str], str]:
     """(tasks, input patterns, fingerprint): one task per file, or per byte range of a big .warc.gz."""
     cfg: FormatConfig = config.format
@@ -474,22 +488,24 @@ def plan_tasks(spark, config: Config, inputs: list[str] | None) -> tuple[list[di
     text_pats = [(k, config.path(s.path)) for k, s in zip(text_keys, text_sources(config, inputs))]
     patterns = [p for _, p in warc_pats + text_pats]
     files, fp = fingerprint_files(spark, patterns) if patterns else ([], "")
+    listed = [(kind, idx, f, size) for kind, pats in (("warc", warc_pats), ("text", text_pats))
+              for idx, (key, pat) in enumerate(pats) for f, size in _expand(spark, key, pat)]
+    split = split_size(cfg.split_bytes, sum(size for kind, _, _, size in listed if kind == "warc"),
+                       spark.sparkContext.defaultParallelism)
     tasks: list[dict] = []
     seen = set()
-    for kind, pats in (("warc", warc_pats), ("text", text_pats)):
-        for idx, (key, pat) in enumerate(pats):
-            for f, size in _expand(spark, key, pat):
-                if f in seen:
-                    continue
-                seen.add(f)
-                if kind == "text":
-                    tasks.append(dict(kind="text", path=f, source=idx, start=0, end=-1, size=size))
-                elif cfg.split_bytes and size > cfg.split_bytes and f.endswith(".gz"):
-                    for s in range(0, size, cfg.split_bytes):
-                        tasks.append(dict(kind="warc", path=f, source=-1, start=s, end=min(s + cfg.split_bytes, size),
-                                          size=min(cfg.split_bytes, size - s)))
-                else:
-                    tasks.append(dict(kind="warc", path=f, source=-1, start=0, end=-1, size=size))
+    for kind, idx, f, size in listed:
+        if f in seen:
+            continue
+        seen.add(f)
+        if kind == "text":
+            tasks.append(dict(kind="text", path=f, source=idx, start=0, end=-1, size=size))
+        elif split and size > split and f.endswith(".gz"):
+            for s in range(0, size, split):
+                tasks.append(dict(kind="warc", path=f, source=-1, start=s, end=min(s + split, size),
+                                  size=min(split, size - s)))
+        else:
+            tasks.append(dict(kind="warc", path=f, source=-1, start=0, end=-1, size=size))
     if not tasks:
         raise ConfigError(f"{'--input' if inputs else 'format.inputs'}: no input files match "
                           f"{', '.join(patterns) or '(nothing configured)'}")
