@@ -1,4 +1,6 @@
 """Table I/O and stage bookkeeping on the real engine (Spark + Delta)."""
+from pathlib import Path
+
 import pytest
 from pyspark.sql import functions as F
 
@@ -25,6 +27,28 @@ def test_write_read_schema_and_versions(spark, config):
     assert back.count() == 3
     assert tableio.read_table(spark, config, "documents", version=0).count() == 5  # previous version readable
     assert tableio.last_write_rows(spark, config, "documents") == 3
+
+
+def test_versions_and_counts_come_from_the_commit_files(spark, config):
+    """table_version and the stage's counts read the newest commit file, no scan: right across a
+    checkpoint (every 10th commit), for a replaceWhere that writes nothing, and for a whole-table write."""
+    from jobs.core.stage import StageRun
+
+    for i in range(12):
+        v = tableio.write_table(spark, config, documents.TABLE, _docs(spark, i + 1))
+        assert v == i == tableio.table_version(spark, config, "documents")
+    log_dir = Path(config.table_path("documents").removeprefix("file:")) / "_delta_log"
+    assert (log_dir / "00000000000000000010.checkpoint.parquet").exists()
+    assert tableio.last_write_rows(spark, config, "documents") == 12
+    ctx = StageRun(spark, config, "demo", "run-1")
+    docs = tableio.read_table(spark, config, "documents")
+    assert ctx.write_rejected(docs.where("text_bytes > 6").select("doc_id", F.lit("r").alias("reason"))) == 0
+    assert ctx.write_rejected(docs.limit(4).select("doc_id", F.lit("r").alias("reason"))) == 4
+    assert ctx.write_rejected(docs.where("text_bytes > 6").select("doc_id", F.lit("r").alias("reason"))) == 0
+    assert tableio.read_table(spark, config, "rejected").where("stage = 'demo'").count() == 0
+    ctx.write_output(documents.TABLE, _docs(spark, 7))
+    assert ctx.rows_written("documents") == 7
+    assert tableio.table_version(spark, config, "missing") is None
 
 
 def test_conform_rejects_missing_and_extra_columns(spark, config):

@@ -85,6 +85,7 @@ class StageRun:
     stage: str
     run_id: str
     inputs: list[str] = field(default_factory=list)
+    _written: dict[str, int | None] = field(default_factory=dict)   # table -> rows its whole-table write committed
 
     def describe(self, what: str) -> None:
         """Name the next Spark jobs after the stage, so the Spark UI reads like the pipeline."""
@@ -95,7 +96,10 @@ class StageRun:
     def write_output(self, table, df: DataFrame, replace_where: str | None = None) -> int | None:
         self.describe(f"write {table.name}")
         _fault_point(f"{self.stage}:{table.name}")
-        return tableio.write_table(self.spark, self.config, table, df, replace_where=replace_where)
+        version = tableio.write_table(self.spark, self.config, table, df, replace_where=replace_where)
+        if replace_where is None:     # a whole-table write: its commit's row count is the table's
+            self._written[table.name] = tableio.last_write_rows(self.spark, self.config, table.name)
+        return version
 
     def write_rejected(self, df: DataFrame) -> int:
         """Replace this stage's rows of `rejected` with df (missing pointer columns become null)."""
@@ -105,11 +109,21 @@ class StageRun:
         tableio.write_table(
             self.spark, self.config, rejected_schema.TABLE, out, replace_where=f"stage = '{self.stage}'"
         )
-        # counted from the table (partition-pruned; Delta answers from file stats), not from the commit's
-        # metrics: an overwrite that writes no rows reports no reliable numOutputRows
+        return self.rejected_rows()
+
+    def rejected_rows(self) -> int:
+        """This stage's rows of `rejected`: the rows its replacing commit wrote (from the commit's
+        metrics), or a count of them when the metrics do not say."""
+        n = tableio.last_write_rows(self.spark, self.config, rejected_schema.TABLE.name)
+        if n is not None:
+            return n
         return tableio.read_table(self.spark, self.config, "rejected").where(F.col("stage") == self.stage).count()
 
     def rows_written(self, name: str) -> int:
+        """Rows of a table this stage wrote whole (from its commit), else a count of the table."""
+        n = self._written.get(name)
+        if n is not None:
+            return n
         return tableio.read_table(self.spark, self.config, name).count()
 
 

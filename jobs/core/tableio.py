@@ -1,6 +1,7 @@
 """Reading and writing pipeline tables (Delta by default, Parquet selectable) by name."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 
@@ -105,26 +106,62 @@ def read_table(spark: SparkSession, config: Config, name: str, version: int | No
     return spark.read.parquet(path)
 
 
-def table_version(spark: SparkSession, config: Config, name: str) -> int | None:
-    """Current Delta version (None for Parquet or a missing table)."""
-    if config.storage.table_format != "delta" or not table_exists(spark, config, name):
-        return None
-    from delta.tables import DeltaTable
+_COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 
-    row = DeltaTable.forPath(spark, config.table_path(name)).history(1).select("version").first()
-    return int(row[0]) if row else None
+
+def _latest_commit(spark: SparkSession, config: Config, name: str):
+    """(version, Hadoop path of its commit file) of the table's newest commit, from one listing of
+    _delta_log: no snapshot load, no Spark job. None when there is no commit file."""
+    log_dir, fs = _hadoop_path(spark, config.table_path(name).rstrip("/") + "/_delta_log")
+    if not fs.exists(log_dir):
+        return None
+    best = None
+    for st in fs.listStatus(log_dir):
+        m = _COMMIT_FILE.match(st.getPath().getName())
+        if m and (best is None or int(m.group(1)) > best[0]):
+            best = (int(m.group(1)), st.getPath())
+    return best
+
+
+def table_version(spark: SparkSession, config: Config, name: str) -> int | None:
+    """Current Delta version (None for Parquet or a missing table).
+
+    The newest commit file in _delta_log names it (Delta keeps the newest commit's JSON even after a
+    checkpoint); one writer per storage root (jobs/core/rootlock.py) means no commit races the listing.
+    """
+    if config.storage.table_format != "delta":
+        return None
+    latest = _latest_commit(spark, config, name)
+    return latest[0] if latest else None
+
+
+def commit_metrics(spark: SparkSession, config: Config, name: str) -> tuple[int | None, dict]:
+    """(version, operationMetrics) of the table's newest commit, read from its commit file."""
+    latest = _latest_commit(spark, config, name) if config.storage.table_format == "delta" else None
+    if latest is None:
+        return None, {}
+    version, path = latest
+    _, fs = _hadoop_path(spark, path.toString())
+    stream = fs.open(path)
+    try:
+        text = spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
+    finally:
+        stream.close()
+    for line in text.splitlines():
+        if '"commitInfo"' in line:
+            return version, json.loads(line)["commitInfo"].get("operationMetrics") or {}
+    return version, {}
 
 
 def last_write_rows(spark: SparkSession, config: Config, name: str) -> int | None:
-    """Rows written by the latest commit, from Delta's operation metrics (no re-scan)."""
-    if config.storage.table_format != "delta":
-        return None
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, config.table_path(name)).history(1).select("operationMetrics").first()
-    metrics = (row[0] or {}) if row else {}
-    n = metrics.get("numOutputRows")
-    return int(n) if n is not None else None
+    """Rows written by the table's newest commit, from its operation metrics (no re-scan); None when
+    the metrics do not say (Parquet tables, metrics turned off)."""
+    _, metrics = commit_metrics(spark, config, name)
+    if "numOutputRows" in metrics:
+        return int(metrics["numOutputRows"])
+    if metrics.get("numFiles") == "0":       # an overwrite that wrote nothing reports no numOutputRows
+        return 0
+    return None
 
 
 def write_table(
@@ -181,12 +218,25 @@ def _catalog_on(spark: SparkSession, config: Config) -> bool:
             and spark.conf.get("spark.sql.catalogImplementation", "in-memory") == "hive")
 
 
+# (application id, database, table, path) registered by this process: a Delta table's entry stays valid
+# across its writes, so one registration per session is enough (the metastore calls cost seconds)
+_registered: set[tuple[str, str, str, str]] = set()
+
+
 def register(spark: SparkSession, config: Config, name: str) -> None:
     """Register the table in the persistent catalog (as an external table over its path)."""
     if not _catalog_on(spark, config):
         return
     db, path = config.storage.database, config.table_path(name)
     fmt = config.storage.table_format
+    key = (spark.sparkContext.applicationId, db, name, path)
+    if fmt == "delta" and key in _registered:
+        return
+    _register(spark, db, name, path, fmt)
+    _registered.add(key)
+
+
+def _register(spark: SparkSession, db: str, name: str, path: str, fmt: str) -> None:
     if not spark.catalog.databaseExists(db):     # Hive logs an ERROR trace for IF NOT EXISTS on an existing one
         spark.sql(f"CREATE DATABASE IF NOT EXISTS `{db}`")
     full = f"`{db}`.`{name}`"

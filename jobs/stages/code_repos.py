@@ -433,7 +433,7 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs: lis
         samples = build_samples(spark, config, kept, spec, name)
         ctx.write_output(samples_schema.TABLE, samples)
         n_samples = ctx.rows_written(samples_schema.TABLE.name)
-        n_kept = kept.count()
+        n_kept = rows_in - n_rej            # every file is kept or rejected (keep is never null)
         log.info("[code] %d files in, %d kept, %d rejected; %d samples (tokenizer %s)", rows_in, n_kept, n_rej,
                  n_samples, name)
         return Counts(rows_in, n_kept, n_rej, version)

@@ -228,7 +228,7 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
             F.array_join("reasons", ",").alias("detail"),
             "source_file", "source_record", "url", "dump")
         n_rej = ctx.write_rejected(dropped)
-        rows_in = docs.count()
+        rows_in = ctx.rows_written(signals_schema.TABLE.name)     # one signals row per input document
         return Counts(rows_in, ctx.rows_written("clean"), n_rej, version)
 
     return run_stage(spark, config, "rules", inputs=[src], input_fingerprint=fp, body=body, force=force,
