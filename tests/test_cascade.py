@@ -128,8 +128,21 @@ def test_heads_share_one_encoder_pass_and_the_band_decides(two_heads):
     calls.clear()
     nothing = [Target(make_spec(path, head=h, band=cascade.EMPTY), lab, f"p_{h}", f"{h}_by")
                for h, lab in (("toxicity", "toxic"), ("advertisement", "ad"))]
-    res = scorer.score_targets(texts, nothing)
+    hashed = []
+    real_counts = cheap_model.hashed_counts
+    cheap_model.hashed_counts = lambda t, n: hashed.append(n) or real_counts(t, n)
+    try:
+        res = scorer.score_targets(texts, nothing)
+    finally:
+        cheap_model.hashed_counts = real_counts
     assert calls == [] and set(res["toxicity_by"]) == {"cheap", None} and set(res["p_toxicity_bert"]) == {None}
+    assert len(hashed) == 1                          # the two first-pass heads share one n-gram hashing
+    plain = [t if t is not None else "" for t in texts]
+    for h, lab in (("toxicity", "toxic"), ("advertisement", "ad")):
+        col = f"p_{h}"
+        alone = scorer.cheap_model(h).predict_proba(plain)[:, scorer.heads[h].index(lab)]  # its own hashing
+        got = [x for x, t in zip(res[col], texts) if t is not None]
+        np.testing.assert_allclose(got, [x for x, t in zip(alone, texts) if t is not None], rtol=1e-6)
 
     off = [Target(make_spec(path, head="toxicity", cascade=False), "toxic", "p", "by")]
     res = scorer.score_targets(texts, off)

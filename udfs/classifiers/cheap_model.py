@@ -42,6 +42,14 @@ def _vectorizers(n_features: int):
             HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), **common))
 
 
+def hashed_counts(texts: list[str | None], n_features: int):
+    """Hashed word 1-2-gram and character 1-3-gram counts of the texts' head and tail (CSR rows)."""
+    import scipy.sparse as sp
+
+    docs = [cut(t) for t in texts]
+    return sp.hstack([v.transform(docs) for v in _vectorizers(n_features)]).tocsr()
+
+
 @dataclass
 class CheapModel:
     """A fitted first-pass model: probabilities for `labels` (sorted label strings)."""
@@ -52,22 +60,25 @@ class CheapModel:
     intercept: np.ndarray      # [n_classes or 1] float32
     n_features: int
 
-    def features(self, texts: list[str | None]):
+    def features(self, texts: list[str | None], counts=None):
+        """Normalised tf-idf rows; `counts` (hashed_counts of the same texts) skips the hashing."""
         import scipy.sparse as sp
 
-        docs = [cut(t) for t in texts]
-        x = sp.hstack([v.transform(docs) for v in _vectorizers(self.n_features)]).tocsr()
+        x = hashed_counts(texts, self.n_features) if counts is None else counts.copy()
         x.data = 1.0 + np.log(x.data, dtype=np.float32)            # sublinear tf
         x = x.multiply(self.idf[None, :]).tocsr()
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         return sp.diags(1.0 / norms) @ x
 
-    def predict_proba(self, texts: list[str | None]) -> np.ndarray:
-        """[n, len(labels)] probabilities; an empty text gets the model's prior (intercept only)."""
+    def predict_proba(self, texts: list[str | None], counts=None) -> np.ndarray:
+        """[n, len(labels)] probabilities; an empty text gets the model's prior (intercept only).
+
+        The heads of one pass share `counts` (hashed_counts of texts): hashing the n-grams is most of
+        the first pass's cost, and it does not depend on the model."""
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        z = np.asarray(self.features(texts) @ self.coef.T) + self.intercept[None, :]
+        z = np.asarray(self.features(texts, counts) @ self.coef.T) + self.intercept[None, :]
         if z.shape[1] == 1:                                          # binary: one logit for labels[1]
             p1 = 1.0 / (1.0 + np.exp(-z[:, 0]))
             return np.stack([1.0 - p1, p1], axis=1).astype(np.float32)
