@@ -1,11 +1,15 @@
 """Benchmark of the `format` stage (a script, not a test).
 
-  python bench/bench_format.py [--repeats 3] [--compare-options] [--warc]
+  python bench/bench_format.py [--repeats 3] [--copies 11] [--compare-options] [--warc]
 
-1. Throughput: the 990 real pages of ../shared/data/trafilatura-eval, written into WARC files, run
-   through the format stage on local[2]; beside it, in the same process, plain single-process
-   `trafilatura.extract` on the same pages with the same options (the ceiling: extraction dominates).
-   Prints pages/s and MB/s of HTML (medians over repeats) and the per-core ratio job/plain.
+1. Throughput: the 990 real pages of ../shared/data/trafilatura-eval, --copies times over (10,890
+   pages by default), written into WARC files and run through the whole format stage on local[2]
+   (extraction, language, ids, the `documents` / `rejected` / `runs` writes). Beside it, in the same
+   process and interleaved with the job's repeats, the plain loop on one core: warcio over the WARC
+   files of one copy -> `trafilatura.extract` (same options) -> pycld2 on the text; and the same loop in
+   two processes at once (each on half the files), which shows what two busy cores give on this
+   machine. Prints pages/s and MB/s of HTML (medians over repeats), the per-core ratio stage / plain
+   loop (the stage's pages/s over 2) and the ratio stage / two plain processes.
 2. Quality from the snippet ground truth: share of `with` snippets found in the extracted text and
    share of `without` (boilerplate) snippets wrongly kept, for the job's output and for plain
    extraction; --compare-options adds other Trafilatura option sets.
@@ -88,6 +92,49 @@ def plain_extract(pages: list[dict], options: dict) -> tuple[float, dict]:
     return time.perf_counter() - t0, texts
 
 
+def plain_loop(warcs: list[Path], options: dict) -> tuple[float, int, dict]:
+    """The baseline: warcio -> trafilatura.extract -> pycld2, one process. (seconds, pages, texts)"""
+    import pycld2
+    import trafilatura
+    from warcio.archiveiterator import ArchiveIterator
+
+    t0 = time.perf_counter()
+    texts = {}
+    for path in warcs:
+        with open(path, "rb") as f:
+            for rec in ArchiveIterator(f):
+                if rec.rec_type != "response":
+                    continue
+                url = rec.rec_headers.get_header("WARC-Target-URI")
+                text = trafilatura.extract(rec.content_stream().read(), url=url, **options) or ""
+                if text:
+                    try:
+                        pycld2.detect(text.encode("utf-8", "ignore"))
+                    except pycld2.error:
+                        pass
+                texts[url] = text
+    return time.perf_counter() - t0, len(texts), texts
+
+
+def _plain_part(args) -> tuple[int, float]:
+    warcs, options = args
+    secs, n, _ = plain_loop(warcs, options)
+    return n, secs
+
+
+def plain_parallel(warcs: list[Path], options: dict, procs: int) -> float:
+    """pages/s of `procs` plain loops at once, each on its share of the files: what the machine's
+    cores give together (two busy processes on a shared machine each run slower than one alone)."""
+    from multiprocessing import get_context
+
+    shares = [warcs[k::procs] for k in range(procs)]
+    with get_context("spawn").Pool(procs) as pool:
+        pool.map(_plain_part, [(shares[0][:1], options)] * procs)          # imports, caches
+        t0 = time.perf_counter()
+        done = pool.map(_plain_part, [(s, options) for s in shares])
+    return sum(n for n, _ in done) / (time.perf_counter() - t0)
+
+
 def make_config(root: Path, *overrides: str):
     from jobs.registry import load_config
 
@@ -95,54 +142,69 @@ def make_config(root: Path, *overrides: str):
                               "spark.shuffle_partitions=4", "format.text_sources=[]", *overrides])
 
 
-def run_throughput(pages: list[dict], repeats: int, files: int) -> dict:
+def run_throughput(pages: list[dict], repeats: int, files: int, copies: int) -> dict:
     from jobs.core import tableio
     from jobs.core.session import get_spark
     from jobs.stages.format import run
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-format-"))
-    warcs = write_warcs(pages, tmp / "warc", files)
-    mb = sum(len(p["html"]) for p in pages) / 1e6
+    one_copy = write_warcs(pages, tmp / "warc", files)
+    warcs = list(one_copy)
+    for c in range(1, copies):      # the same records again under other names (a crawl's later files)
+        for w in one_copy:
+            dst = w.with_name(f"{w.stem.removesuffix('.warc')}-c{c:02d}.warc.gz")
+            dst.write_bytes(w.read_bytes())
+            warcs.append(dst)
+    n = len(pages) * copies
+    mb = sum(len(p["html"]) for p in pages) * copies / 1e6
     config = make_config(tmp / "root", f"format.inputs=[{tmp}/warc/*.warc.gz]")
     options = {k: v for k, v in vars(config.format.trafilatura).items()}
     spark = get_spark(config)
-    print(f"pages: {len(pages)}, HTML: {mb:.1f} MB, in {len(warcs)} WARC files; trafilatura options: {options}")
+    print(f"pages: {n:,} ({len(pages)} x {copies}), HTML: {mb:.1f} MB, in {len(warcs)} WARC files; "
+          f"trafilatura options: {options}")
     # warm-up: start the Python workers and import trafilatura/pycld2 once (workers are reused)
-    warm = make_config(tmp / "warm", f"format.inputs=[{warcs[0]}]")
+    warm = make_config(tmp / "warm", f"format.inputs=[{one_copy[0]}]")
     t0 = time.perf_counter()
     run(spark, warm, force=True)
     print(f"warm-up run (worker start + imports, {len(pages) // files} pages): {time.perf_counter() - t0:.1f}s")
-    job_s, plain_s = [], []
+    job_s, plain_rate, par_rate = [], [], []
     texts_plain = {}
     for i in range(repeats):
-        dt_plain, texts_plain = plain_extract(pages, options)
-        plain_s.append(dt_plain)
+        dt_plain, n_plain, texts_plain = plain_loop(one_copy, options)
+        plain_rate.append(n_plain / dt_plain)
+        par_rate.append(plain_parallel(one_copy, options, 2))
         t0 = time.perf_counter()
         res = run(spark, config, force=True)
         job_s.append(time.perf_counter() - t0)
-        print(f"  repeat {i + 1}: plain {dt_plain:.1f}s, job {job_s[-1]:.1f}s "
-              f"({res.rows_in} in, {res.rows_out} out, {res.rows_rejected} rejected)", flush=True)
+        print(f"  repeat {i + 1}: plain loop {n_plain} pages in {dt_plain:.1f}s ({plain_rate[-1]:.1f} pages/s; "
+              f"2 at once {par_rate[-1]:.1f} pages/s); "
+              f"job {job_s[-1]:.1f}s ({res.rows_in:,} in, {res.rows_out:,} out, {res.rows_rejected:,} rejected; "
+              f"{n / job_s[-1]:.1f} pages/s)", flush=True)
     docs = tableio.read_table(spark, config, "documents").select("url", "text").collect()
     rej = tableio.read_table(spark, config, "rejected").where("stage = 'format'").groupBy("reason").count().collect()
     texts_job = {r.url: r.text for r in docs}
     spark.stop()
-    mj, mp = statistics.median(job_s), statistics.median(plain_s)
-    n = len(pages)
+    mj, mp, mpar = statistics.median(job_s), statistics.median(plain_rate), statistics.median(par_rate)
     out = {
-        "job_pages_s": n / mj, "job_mb_s": mb / mj, "plain_pages_s": n / mp, "plain_mb_s": mb / mp,
-        "per_core_ratio": (n / mj / 2) / (n / mp),
+        "pages": n, "job_pages_s": n / mj, "job_mb_s": mb / mj, "plain_pages_s": mp,
+        "plain_mb_s": mp * mb / n, "per_core_ratio": (n / mj / 2) / mp, "plain_2proc_pages_s": mpar,
+        "ratio_to_2proc": (n / mj) / mpar,
         "quality_job": quality(pages, texts_job), "quality_plain": quality(pages, texts_plain),
         "rejected": {r.reason: r["count"] for r in rej},
     }
     print(f"\nthroughput (median of {repeats}):")
-    print(f"  format job, local[2]       : {out['job_pages_s']:7.1f} pages/s  {out['job_mb_s']:6.2f} MB/s  "
-          f"({out['job_pages_s'] / 2:.1f} pages/s per core)")
-    print(f"  plain trafilatura.extract  : {out['plain_pages_s']:7.1f} pages/s  {out['plain_mb_s']:6.2f} MB/s  (1 process)")
-    print(f"  per-core ratio job / plain : {out['per_core_ratio']:.2f}   (target >= 0.85)")
+    print(f"  format stage, local[2]      : {out['job_pages_s']:7.1f} pages/s  {out['job_mb_s']:6.2f} MB/s  "
+          f"({out['job_pages_s'] / 2:.1f} pages/s per core; {n:,} pages)")
+    print(f"  plain loop, one process     : {out['plain_pages_s']:7.1f} pages/s  {out['plain_mb_s']:6.2f} MB/s  "
+          f"(warcio -> trafilatura.extract -> pycld2)")
+    print(f"  plain loop, 2 processes     : {mpar:7.1f} pages/s  (two at once: {mpar / 2 / mp:.2f} of one alone, "
+          f"per process)")
+    print(f"  per-core ratio stage / plain: {out['per_core_ratio']:.2f}   (target >= 0.85)")
+    print(f"  stage / 2 plain processes   : {out['ratio_to_2proc']:.2f}   (the same cores, both busy)")
     print(f"  rejected by the job: {out['rejected']}")
     print("\nquality (snippet ground truth; with = found, without = boilerplate wrongly kept):")
     print(f"  job output      : with {out['quality_job'][0]:.3f}  without {out['quality_job'][1]:.3f}")
-    print(f"  plain extract   : with {out['quality_plain'][0]:.3f}  without {out['quality_plain'][1]:.3f}")
+    print(f"  plain loop      : with {out['quality_plain'][0]:.3f}  without {out['quality_plain'][1]:.3f}")
     return out
 
 
@@ -222,7 +284,8 @@ def bench_warc(repeats: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--files", type=int, default=16, help="WARC files the 990 pages are spread over")
+    ap.add_argument("--files", type=int, default=16, help="WARC files one copy of the 990 pages is spread over")
+    ap.add_argument("--copies", type=int, default=11, help="copies of the pages the job reads (11: 10,890 pages)")
     ap.add_argument("--compare-options", action="store_true", help="also score other Trafilatura option sets")
     ap.add_argument("--warc", action="store_true", help="also compare FastWARC and warcio")
     ap.add_argument("--no-job", action="store_true", help="skip the Spark throughput run")
@@ -232,7 +295,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     pages = load_pages()
     if not args.no_job:
-        run_throughput(pages, args.repeats, args.files)
+        run_throughput(pages, args.repeats, args.files, args.copies)
     if args.compare_options:
         compare_options(pages)
     if args.warc:

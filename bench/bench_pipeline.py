@@ -220,7 +220,7 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, 
     sources = [{"path": str(corpus / d / "*.jsonl.gz"), "format": "jsonl", "source_type": "web", "dump": d,
                 "fields": {"text": "text", "id": "id", "url": "url", "title": "title", "date": "date"}}
                for d in DUMPS]
-    conf = {"storage": {"root": str(root), "catalog": "none"},
+    conf = {"storage": {"root": str(root)},
             "spark": {"master": "local[2]", "driver_memory": driver_memory, "shuffle_partitions": partitions},
             "format": {"inputs": [], "text_sources": sources},
             "code": {"inputs": [str(root / "samples" / "code" / "repos" / "*")]}}
@@ -239,7 +239,11 @@ def run_bench(args) -> dict:
     n = args.docs
     work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{n}").resolve()
     root = work / "store"
-    if root.exists() and not args.keep_tables:
+    out = RESULTS / f"pipeline-{n}{args.tag}.json"
+    done: dict[str, dict] = {}
+    if args.resume and out.exists():     # a run split over sittings: its finished stages stay as measured
+        done = {r["stage"]: r for r in json.loads(out.read_text())["stages"] if r["status"] == "success"}
+    elif root.exists() and not args.keep_tables:
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     print(f"[bench] generating {n:,} documents under {work / 'corpus'} ...", flush=True)
@@ -253,13 +257,34 @@ def run_bench(args) -> dict:
     selected = stages_by_name(args.stages.split(",") if args.stages else None)
     stages = [s.name for s in selected]
     for stage in selected:   # demo assets: blocklists, models (skipped when --models gave them), code repos
-        if stage.prepare_demo is not None:
+        if stage.prepare_demo is not None and stage.name not in done:
             print(f"[bench] preparing {stage.name} ...", flush=True)
             stage.prepare_demo(spark, config)
     per_stage = []
-    t_all = time.monotonic()
+    sittings = (json.loads(out.read_text()).get("sittings", 1) + 1) if done else 1
+
+    def save() -> dict:
+        rows = [r for r in per_stage if r["status"] == "success"]
+        secs = sum(r["stage_seconds"] or r["wall_seconds"] for r in rows)
+        docs_in = next((r["rows_in"] for r in per_stage if r["stage"] == "format"), n)
+        result = dict(docs=n, seed=args.seed, overrides=list(args.set), text_mb=round(gen["text_bytes"] / 1e6, 1),
+                      master="local[2]", driver_memory=args.driver_memory, shuffle_partitions=args.partitions,
+                      cpus=os.cpu_count(), load_average_at_end=os.getloadavg(), sittings=sittings,
+                      generated_seconds=round(gen["seconds"], 1), total_seconds=round(secs, 1),
+                      total_cpu_seconds=round(sum(r["cpu_seconds"] for r in rows), 1),
+                      docs_per_second=round(docs_in / secs, 1) if secs else None,
+                      failed_stages=[r["stage"] for r in per_stage if r["status"] != "success"], stages=per_stage,
+                      finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n")   # after every stage: a killed run keeps the rest
+        return result
+
     with TreeRSS() as mem:
         for name in stages:
+            if name in done:
+                print(f"[bench] {name}: measured in an earlier sitting, kept", flush=True)
+                per_stage.append(done[name])
+                continue
             mem.reset()
             t0, c0 = time.monotonic(), mem.cpu_seconds()
             try:
@@ -276,31 +301,68 @@ def run_bench(args) -> dict:
             row = dict(stage=name, status=res.status, rows_in=res.rows_in, rows_out=res.rows_out,
                        rows_rejected=res.rows_rejected, stage_seconds=None, wall_seconds=round(wall, 1),
                        cpu_seconds=round(cpu, 1), error=error,
-                       peak_rss_mb={k: round(v / 2**20) for k, v in peak.items()}, run_id=res.run_id)
+                       peak_rss_mb={k: round(v / 2**20) for k, v in peak.items()}, run_id=res.run_id,
+                       sitting=sittings)
+            if res.run_id:
+                r = (tableio.read_table(spark, config, "runs")
+                     .where(f"run_id = '{res.run_id}' and stage = '{name}'").first())
+                if r is not None:
+                    row["stage_seconds"] = round((r["ended_at"] - r["started_at"]).total_seconds(), 1)
             per_stage.append(row)
             print(f"[bench] {name}: {res.rows_in:,} in, {res.rows_out:,} out, {res.rows_rejected:,} rejected, "
                   f"{wall:.1f}s wall, {cpu:.0f} CPU s, peak RSS {row['peak_rss_mb']}", flush=True)
-    total = time.monotonic() - t_all
-    runs = {r["run_id"] + "/" + r["stage"]: r for r in tableio.read_table(spark, config, "runs").collect()}
-    for row in per_stage:
-        r = runs.get(row["run_id"] + "/" + row["stage"]) if row["run_id"] else None
-        if r is not None:
-            row["stage_seconds"] = round((r["ended_at"] - r["started_at"]).total_seconds(), 1)
-    docs_in = next((r["rows_in"] for r in per_stage if r["stage"] == "format"), n)
-    failed = [r["stage"] for r in per_stage if r["status"] != "success"]
-    result = dict(docs=n, seed=args.seed, overrides=list(args.set), text_mb=round(gen["text_bytes"] / 1e6, 1), master="local[2]",
-                  driver_memory=args.driver_memory, shuffle_partitions=args.partitions, cpus=os.cpu_count(),
-                  load_average_at_end=os.getloadavg(),
-                  generated_seconds=round(gen["seconds"], 1), total_seconds=round(total, 1),
-                  total_cpu_seconds=round(sum(r["cpu_seconds"] for r in per_stage), 1),
-                  docs_per_second=round(docs_in / total, 1), failed_stages=failed, stages=per_stage,
-                  finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"pipeline-{n}{args.tag}.json"   # written before stopping Spark (a slow stop loses nothing)
-    out.write_text(json.dumps(result, indent=1) + "\n")
+            result = save()
+    result = save()
     print(f"[bench] wrote {out}", flush=True)
     spark.stop()
     return result
+
+
+def scaling_table() -> None:
+    """The measured runs side by side (markdown): per stage and size, wall seconds, input documents/s,
+    peak RSS of driver / JVM / workers, and how the time per input document grows from size to size."""
+    runs = {}
+    for f in sorted(RESULTS.glob("pipeline-*.json")):
+        r = json.loads(f.read_text())
+        if not r.get("overrides") and f.stem == f"pipeline-{r['docs']}":     # default-config runs
+            runs[r["docs"]] = r
+    if not runs:
+        raise SystemExit("no measured runs (bench/results/pipeline-*.json)")
+    sizes = sorted(runs)
+    names = [s["stage"] for s in runs[sizes[-1]]["stages"]]
+    head = " | ".join(f"{n:,}: s, docs/s, RSS MB drv/JVM/wrk" for n in sizes)
+    grow = " | ".join(f"per-doc {a // 1000}k->{b // 1000}k" for a, b in zip(sizes, sizes[1:]))
+    print(f"| stage | {head} | {grow} |")
+    print("|---" * (1 + len(sizes) + len(sizes) - 1) + "|")
+
+    def cell(st: dict | None) -> str:
+        if not st or st["status"] != "success":
+            return "not run" if not st else st["status"]
+        secs = st["stage_seconds"] or st["wall_seconds"]
+        m = st["peak_rss_mb"]
+        return f"{secs:,.0f} s, {st['rows_in'] / secs:,.0f}/s, {m['driver_py']:,}/{m['jvm']:,}/{m['workers']:,}"
+
+    def per_doc(st: dict | None) -> float | None:
+        if not st or st["status"] != "success" or not st["rows_in"]:
+            return None
+        return (st["stage_seconds"] or st["wall_seconds"]) / st["rows_in"]
+
+    for name in names:
+        by = {n: next((s for s in runs[n]["stages"] if s["stage"] == name), None) for n in sizes}
+        growth = []
+        for a, b in zip(sizes, sizes[1:]):
+            pa, pb = per_doc(by[a]), per_doc(by[b])
+            growth.append(f"{pb / pa:.2f}x" if pa and pb else "-")
+        print(f"| {name} | " + " | ".join(cell(by[n]) for n in sizes) + " | " + " | ".join(growth) + " |")
+    tot = []
+    for n in sizes:
+        r = runs[n]
+        tot.append(f"{r['total_seconds']:,.0f} s, {r['docs_per_second']:,.1f} docs/s end to end"
+                   + (f" ({r['sittings']} sittings)" if r.get("sittings", 1) > 1 else ""))
+    growth = []
+    for a, b in zip(sizes, sizes[1:]):
+        growth.append(f"{(runs[b]['total_seconds'] / b) / (runs[a]['total_seconds'] / a):.2f}x")
+    print("| **all** | " + " | ".join(tot) + " | " + " | ".join(growth) + " |")
 
 
 def project(target: int) -> None:
@@ -363,6 +425,9 @@ def main(argv=None) -> int:
     ap.add_argument("--driver-memory", default="4g")
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--keep-tables", action="store_true")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue the run of this size: stages already in its result file are kept, the rest run")
+    ap.add_argument("--table", action="store_true", help="print the scaling table of the result files (markdown)")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="config override, e.g. safety.toxicity.cascade=false (repeatable)")
     ap.add_argument("--tag", default="", help="suffix of the result file (pipeline-<N><tag>.json)")
@@ -371,6 +436,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.project:
         project(args.project)
+        return 0
+    if args.table:
+        scaling_table()
         return 0
     if args.generate_only:
         work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{args.docs}")
