@@ -46,6 +46,12 @@ def test_versions_and_counts_come_from_the_commit_files(spark, config):
     assert ctx.write_rejected(docs.limit(4).select("doc_id", F.lit("r").alias("reason"))) == 4
     assert ctx.write_rejected(docs.where("text_bytes > 6").select("doc_id", F.lit("r").alias("reason"))) == 0
     assert tableio.read_table(spark, config, "rejected").where("stage = 'demo'").count() == 0
+    ctx.write_rejected(docs.limit(3).select("doc_id", F.lit("r").alias("reason")))
+    other = StageRun(spark, config, "other", "run-1")     # no rows before, none now: Delta commits nothing
+    before = tableio.table_version(spark, config, "rejected")
+    assert other.write_rejected(docs.where("text_bytes > 6").select("doc_id", F.lit("r").alias("reason"))) == 0
+    assert tableio.table_version(spark, config, "rejected") == before and tableio.last_write_rows(
+        spark, config, "rejected") == 3                    # the newest commit is the other stage's write
     ctx.write_output(documents.TABLE, _docs(spark, 7))
     assert ctx.rows_written("documents") == 7
     assert tableio.table_version(spark, config, "missing") is None

@@ -96,9 +96,9 @@ class StageRun:
     def write_output(self, table, df: DataFrame, replace_where: str | None = None) -> int | None:
         self.describe(f"write {table.name}")
         _fault_point(f"{self.stage}:{table.name}")
-        version = tableio.write_table(self.spark, self.config, table, df, replace_where=replace_where)
+        version, rows = tableio.write_counted(self.spark, self.config, table, df, replace_where=replace_where)
         if replace_where is None:     # a whole-table write: its commit's row count is the table's
-            self._written[table.name] = tableio.last_write_rows(self.spark, self.config, table.name)
+            self._written[table.name] = rows
         return version
 
     def write_rejected(self, df: DataFrame) -> int:
@@ -106,15 +106,10 @@ class StageRun:
         cols = {c: F.lit(None) for c in rejected_schema.TABLE.column_names if c not in df.columns}
         out = df.withColumns(cols).withColumn("stage", F.lit(self.stage))
         self.describe("write rejected")
-        tableio.write_table(
+        _, n = tableio.write_counted(
             self.spark, self.config, rejected_schema.TABLE, out, replace_where=f"stage = '{self.stage}'"
         )
-        return self.rejected_rows()
-
-    def rejected_rows(self) -> int:
-        """This stage's rows of `rejected`: the rows its replacing commit wrote (from the commit's
-        metrics), or a count of them when the metrics do not say."""
-        n = tableio.last_write_rows(self.spark, self.config, rejected_schema.TABLE.name)
+        # the replacing commit added exactly this stage's rows; counted only where its metrics do not say
         if n is not None:
             return n
         return tableio.read_table(self.spark, self.config, "rejected").where(F.col("stage") == self.stage).count()

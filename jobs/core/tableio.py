@@ -164,6 +164,21 @@ def last_write_rows(spark: SparkSession, config: Config, name: str) -> int | Non
     return None
 
 
+def write_counted(spark: SparkSession, config: Config, table: Table, df: DataFrame, **kw) -> tuple[int | None, int | None]:
+    """write_table, then (new version, rows the write added) from its commit's metrics.
+
+    Delta makes no commit for a write that changes nothing (no rows in, none to replace): the version
+    stays and 0 rows were added (the newest commit's metrics are another write's). Rows are None
+    where the metrics do not say (Parquet tables)."""
+    before = table_version(spark, config, table.name)
+    version = write_table(spark, config, table, df, **kw)
+    if config.storage.table_format != "delta":
+        return version, None
+    if version == before:
+        return version, 0
+    return version, last_write_rows(spark, config, table.name)
+
+
 def write_table(
     spark: SparkSession,
     config: Config,

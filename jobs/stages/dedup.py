@@ -122,10 +122,9 @@ def update_signatures(spark: SparkSession, config: Config, cfg: DedupConfig, doc
     out = sigs.withColumn("params_key", F.lit(key))
     ctx.describe("signatures of new documents")
     if cfg.incremental and stored_exists:
-        tableio.write_table(spark, config, sig_schema.TABLE, out, mode="append")
+        _, n = tableio.write_counted(spark, config, sig_schema.TABLE, out, mode="append")
     else:   # recompute this parameter set's signatures from scratch
-        tableio.write_table(spark, config, sig_schema.TABLE, out, replace_where=f"params_key = '{key}'")
-    n = tableio.last_write_rows(spark, config, sig_schema.TABLE.name)
+        _, n = tableio.write_counted(spark, config, sig_schema.TABLE, out, replace_where=f"params_key = '{key}'")
     log.info("[dedup] signatures computed for %s new documents (params %s)", n, key)
     return int(n or 0)
 
