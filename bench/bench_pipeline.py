@@ -330,17 +330,19 @@ def scaling_table() -> None:
         raise SystemExit("no measured runs (bench/results/pipeline-*.json)")
     sizes = sorted(runs)
     names = [s["stage"] for s in runs[sizes[-1]]["stages"]]
-    head = " | ".join(f"{n:,}: s, docs/s, RSS MB drv/JVM/wrk" for n in sizes)
-    grow = " | ".join(f"per-doc {a // 1000}k->{b // 1000}k" for a, b in zip(sizes, sizes[1:]))
-    print(f"| stage | {head} | {grow} |")
-    print("|---" * (1 + len(sizes) + len(sizes) - 1) + "|")
+    cols = [f"{n:,} docs: s, docs/s, peak RSS MB driver/JVM/workers" for n in sizes]
+    cols += [f"time per doc {a:,} -> {b:,}" for a, b in zip(sizes, sizes[1:])]
+    print("| stage | " + " | ".join(cols) + " |")
+    print("|---" * (1 + len(cols)) + "|")
 
     def cell(st: dict | None) -> str:
         if not st or st["status"] != "success":
             return "not run" if not st else st["status"]
         secs = st["stage_seconds"] or st["wall_seconds"]
         m = st["peak_rss_mb"]
-        return f"{secs:,.0f} s, {st['rows_in'] / secs:,.0f}/s, {m['driver_py']:,}/{m['jvm']:,}/{m['workers']:,}"
+        rate = st["rows_in"] / secs
+        return (f"{secs:,.0f} s, {rate:,.0f}/s, " if rate >= 10 else f"{secs:,.0f} s, {rate:.2f}/s, ") + \
+            f"{m['driver_py']:,}/{m['jvm']:,}/{m['workers']:,}"
 
     def per_doc(st: dict | None) -> float | None:
         if not st or st["status"] != "success" or not st["rows_in"]:
@@ -353,7 +355,7 @@ def scaling_table() -> None:
         for a, b in zip(sizes, sizes[1:]):
             pa, pb = per_doc(by[a]), per_doc(by[b])
             growth.append(f"{pb / pa:.2f}x" if pa and pb else "-")
-        print(f"| {name} | " + " | ".join(cell(by[n]) for n in sizes) + " | " + " | ".join(growth) + " |")
+        print(f"| {name} | " + " | ".join([cell(by[n]) for n in sizes] + growth) + " |")
     tot = []
     for n in sizes:
         r = runs[n]
@@ -362,7 +364,7 @@ def scaling_table() -> None:
     growth = []
     for a, b in zip(sizes, sizes[1:]):
         growth.append(f"{(runs[b]['total_seconds'] / b) / (runs[a]['total_seconds'] / a):.2f}x")
-    print("| **all** | " + " | ".join(tot) + " | " + " | ".join(growth) + " |")
+    print("| **all** | " + " | ".join(tot + growth) + " |")
 
 
 def project(target: int) -> None:
