@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 BOOKKEEPING = [
     ("jobs.core.stage", "_last_success"), ("jobs.core.stage", "_record"),
     ("jobs.core.stage", "fingerprint_files"), ("jobs.core.stage", "fingerprint_tables"),
-    ("jobs.core.stage", "StageRun.rows_written"), ("jobs.core.stage", "StageRun.rejected_rows"),
+    ("jobs.core.stage", "StageRun.rows_written"),
     ("jobs.core.tableio", "register"), ("jobs.core.tableio", "table_version"),
     ("jobs.core.tableio", "recover_half_created"), ("jobs.core.tableio", "last_write_rows"),
-    ("jobs.core.tableio", "commit_metrics"),
+    ("jobs.core.tableio", "_commit_rows"),
 ]
 _timings: dict[str, list[float]] = defaultdict(list)
 _depth = [0]

@@ -109,54 +109,36 @@ def read_table(spark: SparkSession, config: Config, name: str, version: int | No
 _COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 
 
-def _latest_commit(spark: SparkSession, config: Config, name: str):
-    """(version, Hadoop path of its commit file) of the table's newest commit, from one listing of
-    _delta_log: no snapshot load, no Spark job. None when there is no commit file."""
-    log_dir, fs = _hadoop_path(spark, config.table_path(name).rstrip("/") + "/_delta_log")
-    if not fs.exists(log_dir):
-        return None
-    best = None
-    for st in fs.listStatus(log_dir):
-        m = _COMMIT_FILE.match(st.getPath().getName())
-        if m and (best is None or int(m.group(1)) > best[0]):
-            best = (int(m.group(1)), st.getPath())
-    return best
+def _log_dir(config: Config, name: str) -> str:
+    return config.table_path(name).rstrip("/") + "/_delta_log"
 
 
 def table_version(spark: SparkSession, config: Config, name: str) -> int | None:
-    """Current Delta version (None for Parquet or a missing table).
+    """Current Delta version (None for Parquet or a missing table), from one listing of _delta_log.
 
-    The newest commit file in _delta_log names it (Delta keeps the newest commit's JSON even after a
-    checkpoint); one writer per storage root (jobs/core/rootlock.py) means no commit races the listing.
+    The newest commit file names it (Delta keeps the newest commit's JSON even after a checkpoint);
+    one writer per storage root (jobs/core/rootlock.py) means no commit races the listing.
     """
     if config.storage.table_format != "delta":
         return None
-    latest = _latest_commit(spark, config, name)
-    return latest[0] if latest else None
+    log_dir, fs = _hadoop_path(spark, _log_dir(config, name))
+    if not fs.exists(log_dir):
+        return None
+    versions = [int(m.group(1)) for st in fs.listStatus(log_dir) if (m := _COMMIT_FILE.match(st.getPath().getName()))]
+    return max(versions, default=None)
 
 
-def commit_metrics(spark: SparkSession, config: Config, name: str) -> tuple[int | None, dict]:
-    """(version, operationMetrics) of the table's newest commit, read from its commit file."""
-    latest = _latest_commit(spark, config, name) if config.storage.table_format == "delta" else None
-    if latest is None:
-        return None, {}
-    version, path = latest
-    _, fs = _hadoop_path(spark, path.toString())
+def _commit_rows(spark: SparkSession, config: Config, name: str, version: int) -> int | None:
+    """Rows the commit `version` wrote, from the operationMetrics in its commit file (no re-scan);
+    None when the metrics do not say (metrics turned off)."""
+    path, fs = _hadoop_path(spark, f"{_log_dir(config, name)}/{version:020d}.json")
     stream = fs.open(path)
     try:
         text = spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
     finally:
         stream.close()
-    for line in text.splitlines():
-        if '"commitInfo"' in line:
-            return version, json.loads(line)["commitInfo"].get("operationMetrics") or {}
-    return version, {}
-
-
-def last_write_rows(spark: SparkSession, config: Config, name: str) -> int | None:
-    """Rows written by the table's newest commit, from its operation metrics (no re-scan); None when
-    the metrics do not say (Parquet tables, metrics turned off)."""
-    _, metrics = commit_metrics(spark, config, name)
+    line = next((x for x in text.splitlines() if '"commitInfo"' in x), None)
+    metrics = (json.loads(line)["commitInfo"].get("operationMetrics") or {}) if line else {}
     if "numOutputRows" in metrics:
         return int(metrics["numOutputRows"])
     if metrics.get("numFiles") == "0":       # an overwrite that wrote nothing reports no numOutputRows
@@ -164,19 +146,25 @@ def last_write_rows(spark: SparkSession, config: Config, name: str) -> int | Non
     return None
 
 
+def last_write_rows(spark: SparkSession, config: Config, name: str) -> int | None:
+    """Rows written by the table's newest commit; None for Parquet or when the metrics do not say."""
+    version = table_version(spark, config, name)
+    return None if version is None else _commit_rows(spark, config, name, version)
+
+
 def write_counted(spark: SparkSession, config: Config, table: Table, df: DataFrame, **kw) -> tuple[int | None, int | None]:
     """write_table, then (new version, rows the write added) from its commit's metrics.
 
     Delta makes no commit for a write that changes nothing (no rows in, none to replace): the version
-    stays and 0 rows were added (the newest commit's metrics are another write's). Rows are None
-    where the metrics do not say (Parquet tables)."""
+    stays and 0 rows were added (the newest commit is another write's). Rows are None where the
+    metrics do not say (Parquet tables)."""
     before = table_version(spark, config, table.name)
     version = write_table(spark, config, table, df, **kw)
-    if config.storage.table_format != "delta":
-        return version, None
+    if version is None:
+        return None, None
     if version == before:
         return version, 0
-    return version, last_write_rows(spark, config, table.name)
+    return version, _commit_rows(spark, config, table.name, version)
 
 
 def write_table(

@@ -39,18 +39,17 @@ def detect_language(text: str) -> tuple[str, float, bool]:
 
     if not text or not text.strip():
         return "un", 0.0, False
-    for attempt in (text, None):
-        try:
-            if attempt is None:           # the printable-only copy, made only when the text was refused
-                attempt = _printable(text)
-            reliable, _nbytes, details = pycld2.detect(attempt.encode("utf-8", "ignore"))
+    try:
+        reliable, _nbytes, details = pycld2.detect(text.encode("utf-8", "ignore"))
+    except pycld2.error:
+        try:        # the printable-only copy is made only for a text pycld2 refused
+            reliable, _nbytes, details = pycld2.detect(_printable(text).encode("utf-8", "ignore"))
         except pycld2.error:
-            continue
-        name, code, pct, _score = details[0]
-        if code in ("un", "xxx") or name == "Unknown":
             return "un", 0.0, False
-        return code, float(pct), bool(reliable)
-    return "un", 0.0, False
+    name, code, pct, _score = details[0]
+    if code in ("un", "xxx") or name == "Unknown":
+        return "un", 0.0, False
+    return code, float(pct), bool(reliable)
 
 
 def _printable(text: str) -> str:
