@@ -94,10 +94,10 @@ def main(argv=None) -> int:
 
     from pyspark.sql import functions as F
 
-    from jobs.core.session import get_spark
-    from jobs.registry import load_config
-    from jobs.training.train_classifier import default_backbone
-    from udfs.classifiers.classify import ClassifierSpec, get_scorer, score_column
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.registry import load_config
+    from corpusmill.jobs.training.train_classifier import default_backbone
+    from corpusmill.udfs.classifiers.classify import ClassifierSpec, get_scorer, score_column
 
     model = args.model or default_backbone()
     root = tempfile.mkdtemp(prefix="bench-classify-")

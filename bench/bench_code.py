@@ -41,11 +41,11 @@ def fill_stats(samples: list) -> tuple[int, float, float]:
 
 def pack_bench(repo_dir: Path, repeats: int, max_tokens: int, vocab: int) -> None:
     """In-process: order + render + count + pack one repository vs encode_batch of the same rendered text."""
-    from udfs.code import imports as ci
-    from udfs.code import ingest as ing
-    from udfs.code import markdown as md
-    from udfs.code import order as co
-    from udfs.code import pack as pk
+    from corpusmill.udfs.code import imports as ci
+    from corpusmill.udfs.code import ingest as ing
+    from corpusmill.udfs.code import markdown as md
+    from corpusmill.udfs.code import order as co
+    from corpusmill.udfs.code import pack as pk
 
     files = []
     for rel, data, size, _ in ing.iter_source_files(ing.Source(repo_dir.name, str(repo_dir), "dir"), 1 << 20):
@@ -108,10 +108,10 @@ def main() -> int:
     if args.no_spark:
         return 0
 
-    from jobs.core import tableio
-    from jobs.core.session import get_spark
-    from jobs.registry import load_config
-    from jobs.stages import code_repos
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.registry import load_config
+    from corpusmill.jobs.stages import code_repos
 
     work = Path(tempfile.mkdtemp(prefix="bench-code-"))
     base = [f"storage.root={work}", "spark.master=local[2]", "spark.driver_memory=2g", "spark.shuffle_partitions=4",

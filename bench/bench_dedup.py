@@ -120,7 +120,7 @@ def run_child(args: list[str], out_json: Path, log_file: Path) -> dict:
 # ---------------------------------------------------------------------------------------------
 # children
 def child_generate(a) -> dict:
-    from udfs.dedup import evaluate as ev
+    from corpusmill.udfs.dedup import evaluate as ev
 
     t0 = time.monotonic()
     corpus = ev.generate(a.docs, seed=a.seed, mean_words=300)
@@ -184,11 +184,11 @@ def child_corpusmill(a) -> dict:
     a table an earlier process wrote; it pays the one-off JVM/Delta/metastore warm-up (~14 s at 100k)."""
     from pyspark.sql import functions as F
 
-    from jobs.core import tableio
-    from jobs.core.session import get_spark
-    from jobs.registry import load_config
-    from jobs.stages import dedup
-    from schemas import documents
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.registry import load_config
+    from corpusmill.jobs.stages import dedup
+    from corpusmill.schemas import documents
 
     logging.getLogger("py4j").setLevel(logging.WARNING)
     base = ["spark.master=local[2]", f"spark.driver_memory={a.driver_memory}", "spark.shuffle_partitions=8", *a.set]
@@ -326,7 +326,7 @@ def child_datatrove(a) -> dict:
 # scoring (generator truth; no brute force)
 def family_scores(planted_pairs: list, cluster_of: dict[str, str], corpus: Path, rng_seed: int = 0,
                   max_pairs: int = 20000, threshold: float = 0.7) -> dict:
-    from udfs.dedup import minhash as mh
+    from corpusmill.udfs.dedup import minhash as mh
 
     family = {}
     for base, var in planted_pairs:
@@ -451,7 +451,7 @@ def main() -> int:
         print(f"agreement: {len(a_set & b_set):,} docs clustered by both, {len(a_set - b_set):,} only corpusmill, "
               f"{len(b_set - a_set):,} only datatrove")
     if args.accuracy:
-        from udfs.dedup import evaluate as ev
+        from corpusmill.udfs.dedup import evaluate as ev
 
         rows = []
         for fpath in sorted(corpus.glob("*.jsonl")):

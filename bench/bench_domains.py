@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from udfs.safety import domains  # noqa: E402
+from corpusmill.udfs.safety import domains  # noqa: E402
 
 SYL = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "qua", "ber", "tan", "dor", "fel", "gin"]
 TLDS = ["com", "net", "org", "info", "cn", "ru", "de", "co.uk", "com.br", "xyz", "top", "biz"]
@@ -131,7 +131,7 @@ def spark_session(tmp: Path):
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import make_config
 
-    from jobs.core.session import get_spark
+    from corpusmill.jobs.core.session import get_spark
 
     config = make_config(tmp)
     return get_spark(config)

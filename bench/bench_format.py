@@ -136,16 +136,16 @@ def plain_parallel(warcs: list[Path], options: dict, procs: int) -> float:
 
 
 def make_config(root: Path, *overrides: str):
-    from jobs.registry import load_config
+    from corpusmill.jobs.registry import load_config
 
     return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
                               "spark.shuffle_partitions=4", "format.text_sources=[]", *overrides])
 
 
 def run_throughput(pages: list[dict], repeats: int, files: int, copies: int) -> dict:
-    from jobs.core import tableio
-    from jobs.core.session import get_spark
-    from jobs.stages.format import run
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.stages.format import run
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-format-"))
     one_copy = write_warcs(pages, tmp / "warc", files)
@@ -267,7 +267,7 @@ def bench_warc(repeats: int) -> None:
                 row.append(f"{name} ERR {type(e).__name__}")
         print(f"  {f.name:38s} " + " | ".join(row))
     print("\nrobustness of udfs.format.warc.iter_warc (FastWARC + warcio fallback + cut-off check):")
-    from udfs.format.warc import WarcReadError, iter_warc
+    from corpusmill.udfs.format.warc import WarcReadError, iter_warc
 
     for f in broken:
         if f.suffix == ".md":

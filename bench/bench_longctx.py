@@ -49,15 +49,15 @@ def main() -> int:
     if args.skip_kenlm:
         return bench_causal(args)
 
-    from samplegen import kinds as K
-    from samplegen.grammar import rng_for
-    from udfs.longctx import coherence, perplexity
-    from udfs.longctx.stats import SignalParams, document_signals, signals_mapper
+    from corpusmill.samplegen import kinds as K
+    from corpusmill.samplegen.grammar import rng_for
+    from corpusmill.udfs.longctx import coherence, perplexity
+    from corpusmill.udfs.longctx.stats import SignalParams, document_signals, signals_mapper
 
     tmp = tempfile.mkdtemp(prefix="bench-longctx-")
     models = args.models
     if not models:
-        from jobs.training.train_lm import build_reference_models
+        from corpusmill.jobs.training.train_lm import build_reference_models
 
         models = os.path.join(tmp, "models")
         build_reference_models(models, ["en"], n_sentences=5000, vocab_size=2000)
@@ -81,14 +81,14 @@ def main() -> int:
     t_all_plain = median_time(lambda: [document_signals(t, "en", p) for t in texts], args.repeats)
 
     # 3. through Spark: CCNet scoring alone, and the full signal UDF (stats + perplexity + coherence)
-    from jobs.core.session import get_spark
-    from jobs.registry import load_config
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.registry import load_config
 
     config = load_config(None, [f"storage.root={tmp}", f"spark.master=local[{args.cores}]", "spark.driver_memory=2g",
                                 "spark.conf={spark.sql.execution.arrow.maxRecordsPerBatch: '8'}"])
     spark = get_spark(config, app_name="bench-longctx")
     spark.sparkContext.setLogLevel("ERROR")
-    from schemas.longctx_signals import POINTERS, UDF_SCHEMA
+    from corpusmill.schemas.longctx_signals import POINTERS, UDF_SCHEMA
 
     rows = [(f"d{i:04d}", "CC", "web", "en", "example.org", f"https://example.org/{i}", "f", str(i),
              len(t.encode()), t) for i, t in enumerate(texts)]
@@ -119,22 +119,22 @@ def bench_causal(args) -> int:
     """Causal-LM coherence: a plain loop over CausalCoherence (one process) vs mapInArrow on --cores."""
     from dataclasses import replace
 
-    from jobs.core.session import get_spark
-    from jobs.registry import load_config
-    from samplegen import kinds as K
-    from samplegen.grammar import rng_for
-    from udfs.longctx import causal_lm
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.registry import load_config
+    from corpusmill.samplegen import kinds as K
+    from corpusmill.samplegen.grammar import rng_for
+    from corpusmill.udfs.longctx import causal_lm
 
     tmp = tempfile.mkdtemp(prefix="bench-causal-")
     config = load_config(None, [f"storage.root={tmp}", f"spark.master=local[{args.cores}]", "spark.driver_memory=2g",
                                 "spark.conf={spark.sql.execution.arrow.maxRecordsPerBatch: '8'}"])
     model = args.causal_model
     if not model:
-        from jobs.training.train_causal_lm import build_demo_model
+        from corpusmill.jobs.training.train_causal_lm import build_demo_model
 
         model = os.path.join(tmp, "causal-lm")
         build_demo_model(model, ["en"], config.longctx.causal_lm.for_demo())
-    from jobs.stages.longctx import causal_spec
+    from corpusmill.jobs.stages.longctx import causal_spec
 
     spec = replace(causal_spec(config), model=os.path.abspath(model) if os.path.exists(model) else model,
                    device=args.device, batch_size=args.batch_size, threads=1)
@@ -155,7 +155,7 @@ def bench_causal(args) -> int:
     def mapper(batches):
         import pyarrow as pa
 
-        from udfs.longctx.causal_lm import get_scorer
+        from corpusmill.udfs.longctx.causal_lm import get_scorer
 
         for b in batches:
             cols = b.to_pydict()

@@ -36,12 +36,12 @@ sys.path.insert(0, str(ROOT))
 
 # (module, attribute) of the bookkeeping functions; methods as "Class.method"
 BOOKKEEPING = [
-    ("jobs.core.stage", "_last_success"), ("jobs.core.stage", "_record"),
-    ("jobs.core.stage", "fingerprint_files"), ("jobs.core.stage", "fingerprint_tables"),
-    ("jobs.core.stage", "StageRun.rows_written"),
-    ("jobs.core.tableio", "register"), ("jobs.core.tableio", "table_version"),
-    ("jobs.core.tableio", "recover_half_created"), ("jobs.core.tableio", "last_write_rows"),
-    ("jobs.core.tableio", "_commit_rows"),
+    ("corpusmill.jobs.core.stage", "_last_success"), ("corpusmill.jobs.core.stage", "_record"),
+    ("corpusmill.jobs.core.stage", "fingerprint_files"), ("corpusmill.jobs.core.stage", "fingerprint_tables"),
+    ("corpusmill.jobs.core.stage", "StageRun.rows_written"),
+    ("corpusmill.jobs.core.tableio", "register"), ("corpusmill.jobs.core.tableio", "table_version"),
+    ("corpusmill.jobs.core.tableio", "recover_half_created"), ("corpusmill.jobs.core.tableio", "last_write_rows"),
+    ("corpusmill.jobs.core.tableio", "_commit_rows"),
 ]
 _timings: dict[str, list[float]] = defaultdict(list)
 _depth = [0]
@@ -107,8 +107,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     found = instrument()
-    from jobs.core.session import get_spark
-    from jobs.pipeline import run_pipeline, stages_by_name
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.pipeline import run_pipeline, stages_by_name
 
     work = Path(args.work).resolve()
     root = work / "store"

@@ -72,7 +72,7 @@ def _lang(rng: random.Random) -> str:
 
 def _good(seed: int, j: int) -> tuple[str, dict]:
     """The good article of index j (regenerated on demand: duplicates need no stored corpus)."""
-    from samplegen import en, zh
+    from corpusmill.samplegen import en, zh
 
     rng = random.Random(f"good/{seed}/{j}")
     lang = _lang(rng)
@@ -94,10 +94,10 @@ def _join(paragraphs: list[str]) -> str:
 
 def make_doc(seed: int, i: int) -> dict:
     """One JSONL record {id, url, title, text, date} for document i."""
-    from samplegen import crawl as samplegen
-    from samplegen import en, zh
-    from samplegen import html as H
-    from samplegen import kinds as K
+    from corpusmill.samplegen import crawl as samplegen
+    from corpusmill.samplegen import en, zh
+    from corpusmill.samplegen import html as H
+    from corpusmill.samplegen import kinds as K
 
     cat = _category(seed, i)
     rng = random.Random(f"doc/{seed}/{i}")
@@ -215,7 +215,7 @@ class TreeRSS(Sampler):
 
 # ---- the run --------------------------------------------------------------------------------------
 def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, overrides=()):
-    from jobs.registry import load_config
+    from corpusmill.jobs.registry import load_config
 
     sources = [{"path": str(corpus / d / "*.jsonl.gz"), "format": "jsonl", "source_type": "web", "dump": d,
                 "fields": {"text": "text", "id": "id", "url": "url", "title": "title", "date": "date"}}
@@ -232,9 +232,9 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, 
 
 
 def run_bench(args) -> dict:
-    from jobs.core import tableio
-    from jobs.core.session import get_spark
-    from jobs.pipeline import run_pipeline, stages_by_name
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.pipeline import run_pipeline, stages_by_name
 
     n = args.docs
     work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{n}").resolve()
@@ -291,8 +291,8 @@ def run_bench(args) -> dict:
                 (res,) = run_pipeline(spark, config, [name], force=True)
                 error = None
             except Exception as e:  # noqa: BLE001 - a failed stage is a result; the independent ones still run
-                from jobs.core.errors import summary
-                from jobs.core.stage import StageResult
+                from corpusmill.jobs.core.errors import summary
+                from corpusmill.jobs.core.stage import StageResult
 
                 error = summary(e, config)
                 res = StageResult(name, "failed", error=error)

@@ -69,7 +69,7 @@ def run_datatrove(texts: list[str]) -> tuple[float, dict[str, list[bool]]]:
 
 
 def run_plain(texts: list[str], config) -> tuple[float, list[list[str]]]:
-    from udfs.rules.signals import Profile, compute_signals, failed_rules
+    from corpusmill.udfs.rules.signals import Profile, compute_signals, failed_rules
 
     prof = Profile(**config.rules.signal_profiles()["default"])
     th = config.rules.resolved_thresholds()["en"]
@@ -84,11 +84,11 @@ def run_spark(texts: list[tuple[str, str]], n_docs: int, cores: int, repeats: in
 
     from pyspark.sql import functions as F
 
-    from jobs.core import tableio
-    from jobs.core.session import get_spark
-    from jobs.registry import load_config
-    from jobs.stages import rules
-    from schemas import documents
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.registry import load_config
+    from corpusmill.jobs.stages import rules
+    from corpusmill.schemas import documents
 
     root = Path(tempfile.mkdtemp(prefix="bench-rules-"))
     cfg = load_config(None, [f"storage.root={root}", f"spark.master=local[{cores}]", "spark.driver_memory=2g",
@@ -128,7 +128,7 @@ def main() -> int:
     ap.add_argument("--datatrove-docs", type=int, default=990, help="pages datatrove runs on (its side is slow)")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "corpusmill" / "bench"))
     args = ap.parse_args()
-    from jobs.registry import load_config
+    from corpusmill.jobs.registry import load_config
 
     config = load_config()
     pages = extracted_texts(Path(args.cache))

@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from udfs.classifiers import encoder_runtime as er
+    from corpusmill.udfs.classifiers import encoder_runtime as er
 
     hf_logging.disable_progress_bar()
     torch.set_num_threads(args.threads)

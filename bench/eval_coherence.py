@@ -82,10 +82,10 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
     args = ap.parse_args()
 
-    from jobs.registry import load_config
-    from jobs.stages.longctx import causal_spec
-    from jobs.training.train_causal_lm import train_causal_lm
-    from udfs.longctx.causal_lm import CausalCoherence
+    from corpusmill.jobs.registry import load_config
+    from corpusmill.jobs.stages.longctx import causal_spec
+    from corpusmill.jobs.training.train_causal_lm import train_causal_lm
+    from corpusmill.udfs.longctx.causal_lm import CausalCoherence
 
     config = load_config(None, [f"storage.root={tempfile.mkdtemp(prefix='eval-coh-')}", *args.set])
     train, coherent, shuffled = split(wikitext_articles(DATA / "wikitext-2-valid" / "valid.txt"))

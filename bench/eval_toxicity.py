@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jobs.core.config import default_section  # noqa: E402
-from jobs.training.train_classifier import (  # noqa: E402
+from corpusmill.jobs.core.config import default_section  # noqa: E402
+from corpusmill.jobs.training.train_classifier import (  # noqa: E402
     ClassifiersConfig,
     TrainSettings,
     classification_metrics,
@@ -99,7 +99,7 @@ def wordlist_paths(lang: str, data: Path = DATA) -> list[str]:
 
 def wordlist_baseline(train_recs, test_recs, lang: str, data: Path = DATA) -> dict:
     """Toxic when the matcher finds >= k terms; k in 1..5 picked for F1 on the training split."""
-    from udfs.safety.wordlists import build_matcher, load_wordlists
+    from corpusmill.udfs.safety.wordlists import build_matcher, load_wordlists
 
     matcher = build_matcher(load_wordlists(wordlist_paths(lang, data)))
     tr_hits = [matcher.scan(t, lang).hits for t, _ in train_recs]
@@ -160,8 +160,8 @@ def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backb
     """Fine-tune (one head, or toxicity plus extra_tasks' heads), then score the test split with the code
     the Spark stages run (udfs.classifiers.classify.Scorer): the encoder alone per CPU runtime, the first pass alone,
     and the cascade with the band chosen on the validation split."""
-    from udfs.classifiers import cascade
-    from udfs.classifiers.classify import ClassifierSpec, Target, get_scorer
+    from corpusmill.udfs.classifiers import cascade
+    from corpusmill.udfs.classifiers.classify import ClassifierSpec, Target, get_scorer
 
     def spec(runtime: str, band: list[float]) -> ClassifierSpec:
         return ClassifierSpec(out_dir, head="toxicity", strategy="head", max_length=settings.max_length, batch_size=64,
@@ -201,7 +201,7 @@ def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backb
 
 def generated_tasks(n: int, seed: int = 0) -> dict:
     """The demo's generated labels for the other three heads (pornography, advertisement, fluency)."""
-    from samplegen import crawl as samplegen
+    from corpusmill.samplegen import crawl as samplegen
 
     return {task: samplegen.classifier_examples(task, seed, n) for task in ("pornography", "advertisement", "fluency")}
 

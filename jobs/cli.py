@@ -10,12 +10,12 @@ import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from jobs.core import rootlock
-from jobs.core.console import fail, pop_global_flags, print_funnel, print_rows, progress, setup_logging
-from jobs.core.session import get_spark
-from jobs.core.tableio import list_tables, read_table, register_views, table_version
-from jobs.pipeline import preflight, run_pipeline, stages_by_name
-from jobs.registry import all_tools, load_config, split_inputs
+from corpusmill.jobs.core import rootlock
+from corpusmill.jobs.core.console import fail, pop_global_flags, print_funnel, print_rows, progress, setup_logging
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.tableio import list_tables, read_table, register_views, table_version
+from corpusmill.jobs.pipeline import preflight, run_pipeline, stages_by_name
+from corpusmill.jobs.registry import all_tools, load_config, split_inputs
 
 log = logging.getLogger("corpusmill")
 
@@ -85,15 +85,17 @@ ARCHIVE_PACKAGES = ("jobs", "udfs", "schemas", "conf", "samplegen")   # samplege
 
 
 def build_archive(out: str | Path = "dist/corpusmill.zip") -> Path:
-    """Zip the packages for `spark-submit --py-files`."""
+    """Zip the `corpusmill` package for `spark-submit --py-files` (the folders inside it, as a wheel has them)."""
     root = Path(__file__).resolve().parent.parent
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in ("__init__.py", "__main__.py"):
+            z.write(root / "corpusmill" / f, f"corpusmill/{f}")
         for pkg in ARCHIVE_PACKAGES:
             for f in sorted((root / pkg).rglob("*")):
                 if f.is_file() and "__pycache__" not in f.parts and f.suffix in (".py", ".yaml", ".txt", ".json"):
-                    z.write(f, f.relative_to(root).as_posix())
+                    z.write(f, "corpusmill/" + f.relative_to(root).as_posix())
     return out
 
 

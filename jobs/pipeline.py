@@ -1,10 +1,10 @@
 """Running stages in pipeline order under the storage root's writer lock."""
 from __future__ import annotations
 
-from jobs.core import rootlock
-from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Stage, StageResult, new_run_id
-from jobs.stages import all_stages
+from corpusmill.jobs.core import rootlock
+from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.stage import Stage, StageResult, new_run_id
+from corpusmill.jobs.stages import all_stages
 
 
 def stages_by_name(names: list[str] | None = None) -> list[Stage]:

@@ -9,16 +9,16 @@ import importlib
 import pkgutil
 import sys
 
-from jobs import tools as tools_pkg
-from jobs import training as training_pkg
-from jobs.core import config as config_mod
-from jobs.core import rootlock
-from jobs.core.config import Config
-from jobs.core.console import fail, pop_global_flags, print_funnel, progress, setup_logging
-from jobs.core.session import get_spark
-from jobs.core.stage import Tool
-from jobs.pipeline import preflight, run_pipeline
-from jobs.stages import all_stages
+from corpusmill.jobs import tools as tools_pkg
+from corpusmill.jobs import training as training_pkg
+from corpusmill.jobs.core import config as config_mod
+from corpusmill.jobs.core import rootlock
+from corpusmill.jobs.core.config import Config
+from corpusmill.jobs.core.console import fail, pop_global_flags, print_funnel, progress, setup_logging
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.stage import Tool
+from corpusmill.jobs.pipeline import preflight, run_pipeline
+from corpusmill.jobs.stages import all_stages
 
 TOOL_PACKAGES = (training_pkg, tools_pkg)
 

@@ -30,10 +30,10 @@ from warcio.statusandheaders import StatusAndHeadersParser
 from warcio.timeutils import datetime_to_http_date, datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
-from samplegen import en, zh
-from samplegen import html as H
-from samplegen import kinds as K
-from samplegen.grammar import rng_for
+from corpusmill.samplegen import en, zh
+from corpusmill.samplegen import html as H
+from corpusmill.samplegen import kinds as K
+from corpusmill.samplegen.grammar import rng_for
 
 DUMPS = ("CC-MAIN-2024-10", "CC-MAIN-2024-18")
 DUMP_INFO = {  # crawl window start, files per dump, description (as in CC's warcinfo)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import re
 
-from samplegen.grammar import Deck, expand, split_list
+from corpusmill.samplegen.grammar import Deck, expand, split_list
 
 # --------------------------------------------------------------------------------------------
 # people, places, time

@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 import re
 
-from samplegen import en, zh
-from samplegen.grammar import Deck, expand, split_list
+from corpusmill.samplegen import en, zh
+from corpusmill.samplegen.grammar import Deck, expand, split_list
 
 PRODUCTS_EN = split_list("wireless earbuds;memory foam mattress;air fryer;standing desk;electric toothbrush;"
                          "robot vacuum;running shoes;smart watch;coffee machine;vitamin gummies;solar garden lights;"

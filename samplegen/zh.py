@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import re
 
-from samplegen.grammar import Deck, expand, split_list
+from corpusmill.samplegen.grammar import Deck, expand, split_list
 
 SURNAMES = split_list("王;李;张;刘;陈;杨;黄;赵;吴;周;徐;孙;马;朱;胡;郭;何;林;罗;高;郑;梁;谢;宋;唐;韩;冯;邓;曹;彭")
 GIVEN_F = split_list("丽娟;晓梅;雨欣;静怡;秀英;佳琪;婷婷;慧敏;思雨;玉兰;晓燕;文静;欣然;淑华")

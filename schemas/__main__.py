@@ -3,8 +3,8 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-import schemas
-from schemas.base import Table
+from corpusmill import schemas
+from corpusmill.schemas.base import Table
 
 
 def all_tables() -> list[Table]:
@@ -12,7 +12,7 @@ def all_tables() -> list[Table]:
     for m in sorted(pkgutil.iter_modules([str(Path(schemas.__file__).parent)]), key=lambda m: m.name):
         if m.name in ("base", "__main__"):
             continue
-        t = getattr(importlib.import_module(f"schemas.{m.name}"), "TABLE", None)
+        t = getattr(importlib.import_module(f"corpusmill.schemas.{m.name}"), "TABLE", None)
         if isinstance(t, Table):
             out.append(t)
     return out

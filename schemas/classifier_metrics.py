@@ -1,7 +1,7 @@
 """`classifier_metrics`: evaluation of every fine-tuned classifier, one row per split and label."""
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, TimestampType
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "classifier_metrics",

@@ -1,6 +1,6 @@
 """`clean`: the documents the rules stage keeps (exactly the `documents` columns)."""
-from schemas import documents
-from schemas.base import table
+from corpusmill.schemas import documents
+from corpusmill.schemas.base import table
 
 TABLE = table(
     "clean",

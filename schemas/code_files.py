@@ -1,7 +1,7 @@
 """`code_files`: one row per file read from a code repository, with its signals and decisions."""
 from pyspark.sql.types import ArrayType, BooleanType, DoubleType, IntegerType, LongType, StringType
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "code_files",

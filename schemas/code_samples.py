@@ -2,7 +2,7 @@
 from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, LongType, StringType, StructField,
                                StructType)
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 FILE_ENTRY = StructType([
     StructField("repo", StringType()), StructField("path", StringType()),

@@ -1,7 +1,7 @@
 """`dedup`: the evidence and decision of the `dedup` stage, one row per input document."""
 from pyspark.sql.types import BooleanType, IntegerType, LongType, StringType
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "dedup",

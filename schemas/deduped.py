@@ -1,6 +1,6 @@
 """`deduped`: the documents kept by the `dedup` stage (exactly the `documents` columns)."""
-from schemas import documents
-from schemas.base import table
+from corpusmill.schemas import documents
+from corpusmill.schemas.base import table
 
 TABLE = table(
     "deduped",

@@ -1,7 +1,7 @@
 """`documents`: one row per extracted text document (web page, book, paper, patent)."""
 from pyspark.sql.types import BooleanType, FloatType, LongType, StringType, TimestampType
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "documents",

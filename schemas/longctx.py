@@ -1,8 +1,8 @@
 """`longctx`: the documents selected for long-context training, with their main signals."""
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType
 
-from schemas import documents
-from schemas.base import Column as C, table
+from corpusmill.schemas import documents
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "longctx",

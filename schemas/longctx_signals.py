@@ -2,7 +2,7 @@
 from pyspark.sql.types import (ArrayType, BooleanType, DoubleType, FloatType, IntegerType, LongType, StringType,
                                StructType)
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 POINTERS = (
     C("doc_id", StringType(), "document id (from the input table)", False),

@@ -1,7 +1,7 @@
 """`minhash_signatures`: stored MinHash signatures, reused by later (incremental) dedup runs."""
 from pyspark.sql.types import ArrayType, IntegerType, LongType, StringType
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "minhash_signatures",

@@ -1,6 +1,6 @@
 """`pretrain`: the final text corpus, documents that passed every stage up to `quality`."""
-from schemas import documents
-from schemas.base import table
+from corpusmill.schemas import documents
+from corpusmill.schemas.base import table
 
 TABLE = table(
     "pretrain",

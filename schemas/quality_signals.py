@@ -1,7 +1,7 @@
 """`quality_signals`: the quality stage's classifier scores per document, then keep / reasons."""
 from pyspark.sql.types import ArrayType, BooleanType, DoubleType, StringType
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "quality_signals",

@@ -1,7 +1,7 @@
 """`rejected`: every record a stage dropped, with why and where it came from."""
 from pyspark.sql.types import StringType
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "rejected",

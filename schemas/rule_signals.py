@@ -6,8 +6,8 @@ be tried in SQL: e.g. `SELECT count(*) FROM rule_signals WHERE gr_dup_line_frac 
 """
 from pyspark.sql.types import ArrayType, BooleanType, DoubleType, LongType, StringType
 
-from schemas.base import Column as C, table
-from udfs.rules.signals import SIGNALS
+from corpusmill.schemas.base import Column as C, table
+from corpusmill.udfs.rules.signals import SIGNALS
 
 _TYPES = {"long": LongType(), "double": DoubleType(), "bool": BooleanType()}
 

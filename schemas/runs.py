@@ -1,7 +1,7 @@
 """`runs`: one row per stage run, appended; the audit trail and the skip-if-done key."""
 from pyspark.sql.types import ArrayType, LongType, StringType, TimestampType
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "runs",

@@ -1,6 +1,6 @@
 """`safe`: documents that passed the safety stage (domain, URL and word blocklists, toxicity, pornography)."""
-from schemas import documents
-from schemas.base import table
+from corpusmill.schemas import documents
+from corpusmill.schemas.base import table
 
 TABLE = table(
     "safe",

@@ -1,7 +1,7 @@
 """`safety_signals`: the safety stage's evidence per document, then its keep / reasons decision."""
 from pyspark.sql.types import ArrayType, BooleanType, DoubleType, IntegerType, StringType
 
-from schemas.base import Column as C, table
+from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
     "safety_signals",

@@ -45,7 +45,7 @@ REQS="$(mktemp)"
 import sys, tomllib
 p = tomllib.load(open(sys.argv[1], "rb"))["project"]
 reqs = list(p["dependencies"])
-for extra in ("test", "bench"):
+for extra in ("ml", "test", "bench"):
     reqs += p.get("optional-dependencies", {}).get(extra, [])
 print("\n".join(reqs))
 PYEOF
@@ -79,7 +79,7 @@ SP="$("$VENV/bin/python" -c 'import sysconfig;print(sysconfig.get_paths()["purel
 echo "import os; os.environ.setdefault('CORPUSMILL_CACHE', '$CACHE')" > "$SP/02-corpusmill-cache.pth"
 cat > "$VENV/bin/corpusmill" <<SH
 #!/usr/bin/env bash
-exec "$VENV/bin/python" -m jobs.cli "\$@"
+exec "$VENV/bin/python" -m corpusmill "\$@"
 SH
 chmod +x "$VENV/bin/corpusmill"
 # ipykernel for the notebook tests, pointing at this venv's python

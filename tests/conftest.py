@@ -11,7 +11,7 @@ SHARED_DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "share
 
 
 def make_config(root: Path, *overrides: str):
-    from jobs.registry import load_config
+    from corpusmill.jobs.registry import load_config
 
     return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
                               "spark.shuffle_partitions=4", "storage.catalog=none", *overrides])
@@ -19,7 +19,7 @@ def make_config(root: Path, *overrides: str):
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
-    from jobs.core.session import get_spark
+    from corpusmill.jobs.core.session import get_spark
 
     cfg = make_config(tmp_path_factory.mktemp("spark-session"))
     session = get_spark(cfg)

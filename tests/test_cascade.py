@@ -16,8 +16,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from test_classify import CLEAN, TOXIC, make_spec  # noqa: E402
 
-from udfs.classifiers import cascade, cheap_model  # noqa: E402
-from udfs.classifiers.classify import Target, cascade_note, check_model, get_scorer, score_targets  # noqa: E402
+from corpusmill.udfs.classifiers import cascade, cheap_model  # noqa: E402
+from corpusmill.udfs.classifiers.classify import Target, cascade_note, check_model, get_scorer, score_targets  # noqa: E402
 
 ADS = ["buy now, limited offer, 50% off", "click here for cheap deals today", "free shipping on all orders, shop now",
        "special discount code, order today", "best price guaranteed, buy two get one free", "sale ends tonight, hurry"]
@@ -28,8 +28,8 @@ BAD = ["", "   \n\t ", "😀🎉🔥" * 50, "混合 scripts 和 English текс
 
 @pytest.fixture(scope="module")
 def two_heads(tmp_path_factory):
-    from jobs.core.config import default_section
-    from jobs.training.train_classifier import ClassifiersConfig, TrainSettings, train_heads
+    from corpusmill.jobs.core.config import default_section
+    from corpusmill.jobs.training.train_classifier import ClassifiersConfig, TrainSettings, train_heads
 
     out = tmp_path_factory.mktemp("two-heads") / "m"
     tasks = {"toxicity": ([(t, "toxic") for t in TOXIC] + [(t, "clean") for t in CLEAN]) * 2,
@@ -91,7 +91,7 @@ def test_train_heads_writes_one_encoder_with_two_heads_and_their_cascades(two_he
         c = metrics["heads"][h]["cascade"]
         assert min(np.array(c["f1"]) - np.maximum(c["f1_cheap"], c["f1_bert"])) >= -0.005 - 1e-9
     check_model(make_spec(path, head="toxicity"), "k")
-    from jobs.core.config import ConfigError
+    from corpusmill.jobs.core.config import ConfigError
 
     with pytest.raises(ConfigError, match="several heads .*advertisement, toxicity.*name one with `head:`"):
         check_model(make_spec(path), "k")

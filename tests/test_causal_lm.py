@@ -12,15 +12,15 @@ import sys
 import pytest
 from test_longctx import SMALL_COHERENCE, coherent_doc, doc_row, lc_models, shuffled_doc, write_docs  # noqa: F401
 
-from jobs import cli
-from jobs.core import tableio
-from jobs.core.config import ConfigError
-from jobs.stages import longctx
-from jobs.training.train_causal_lm import CausalTrainConfig, demo_text, train_causal_lm
-from schemas import longctx_signals
-from schemas.base import assert_matches
-from udfs.longctx import causal_lm
-from udfs.longctx.causal_lm import CausalLMSpec, chunk_spans, fit_window
+from corpusmill.jobs import cli
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.jobs.stages import longctx
+from corpusmill.jobs.training.train_causal_lm import CausalTrainConfig, demo_text, train_causal_lm
+from corpusmill.schemas import longctx_signals
+from corpusmill.schemas.base import assert_matches
+from corpusmill.udfs.longctx import causal_lm
+from corpusmill.udfs.longctx.causal_lm import CausalLMSpec, chunk_spans, fit_window
 
 TINY = CausalTrainConfig(vocab_size=400, layers=2, hidden=32, heads=2, positions=256, steps=30, batch_size=4,
                          lr=3e-3, seed=0, max_chars=200_000, threads=1, demo_docs=10, demo_steps=30,
@@ -175,7 +175,7 @@ def test_missing_or_bad_causal_lm_is_one_config_error_before_the_job(spark, conf
 
 
 def test_kenlm_cache_scorer_is_still_there(lc_models):
-    from udfs.longctx.stats import SignalParams, document_signals
+    from corpusmill.udfs.longctx.stats import SignalParams, document_signals
 
     p = SignalParams(lc_models, ("en",), chunk_tokens=1024, target_tokens=256, short_context_tokens=256)
     s = document_signals(coherent_doc("en", 2), "en", p)
@@ -194,7 +194,7 @@ _HUGE = r"""
 import resource, sys, time
 sys.path.insert(0, "tests")
 from test_longctx import coherent_doc
-from udfs.longctx.causal_lm import CausalLMSpec, get_scorer
+from corpusmill.udfs.longctx.causal_lm import CausalLMSpec, get_scorer
 sc = get_scorer(CausalLMSpec(sys.argv[1], chunk_tokens=256, target_tokens=64, short_context_tokens=64,
                              stride_tokens=64, max_chunks=32, threads=1))
 sc.score_texts(["warm up " * 2000])

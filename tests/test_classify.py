@@ -16,9 +16,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from jobs.core.config import ConfigError  # noqa: E402
-from udfs.classifiers import classify  # noqa: E402
-from udfs.classifiers.classify import ClassifierSpec, check_model, clean_text, cut_text, get_scorer, score_column  # noqa: E402
+from corpusmill.jobs.core.config import ConfigError  # noqa: E402
+from corpusmill.udfs.classifiers import classify  # noqa: E402
+from corpusmill.udfs.classifiers.classify import ClassifierSpec, check_model, clean_text, cut_text, get_scorer, score_column  # noqa: E402
 
 TOXIC = ["you are a stupid idiot", "shut up you moron", "i hate you, you disgusting pig",
          "go to hell you idiot", "you stupid worthless fool", "what a dumb moron you are"]
@@ -35,7 +35,7 @@ def make_spec(model: str, **changes) -> ClassifierSpec:
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from jobs.training.train_classifier import train_from_records
+    from corpusmill.jobs.training.train_classifier import train_from_records
 
     out = tmp_path_factory.mktemp("tiny-toxicity")
     recs = ([(t, "toxic") for t in TOXIC] + [(t, "clean") for t in CLEAN]) * 2
@@ -228,8 +228,8 @@ def test_missing_model_fails_before_any_spark_job(spark, tmp_path):
 
 def test_gpu_example_config_loads():
     """conf/gpu.example.yaml is valid config: GPU scheduling confs and the matching CUDA batch sizes."""
-    from jobs.core.config import DEFAULT_CONF
-    from jobs.registry import load_config
+    from corpusmill.jobs.core.config import DEFAULT_CONF
+    from corpusmill.jobs.registry import load_config
 
     cfg = load_config(str(DEFAULT_CONF.parent / "gpu.example.yaml"))
     conf = cfg.spark.conf

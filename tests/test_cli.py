@@ -14,8 +14,8 @@ import pytest
 from test_format import EN, ZH, write_warc
 from test_safety import tiny_model  # noqa: F401 (fixture)
 
-from jobs import cli
-from jobs.core import tableio
+from corpusmill.jobs import cli
+from corpusmill.jobs.core import tableio
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ def _env() -> dict:
 
 
 def _cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jobs.cli", *args], cwd=cwd or ROOT, env=_env(),
+    return subprocess.run([sys.executable, "-m", "corpusmill", *args], cwd=cwd or ROOT, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -112,7 +112,7 @@ def test_global_flags_in_any_position():
 
 
 def test_hub_ids_with_and_without_an_organisation():
-    from udfs.model_files import is_hub_id, is_remote
+    from corpusmill.udfs.model_files import is_hub_id, is_remote
 
     for name in ("gpt2", "bert-base-uncased", "Qwen/Qwen2.5-0.5B", "org/name.v2"):
         assert is_hub_id(name), name
@@ -124,8 +124,8 @@ def test_hub_ids_with_and_without_an_organisation():
 
 def test_bare_hub_id_for_the_causal_lm_is_accepted(config_factory):
     """`gpt2` names a hub model: looked up in the Hugging Face cache, not refused as a path."""
-    from jobs.stages.longctx import causal_spec
-    from udfs.longctx.causal_lm import check_model
+    from corpusmill.jobs.stages.longctx import causal_spec
+    from corpusmill.udfs.longctx.causal_lm import check_model
 
     spec = causal_spec(config_factory("longctx.coherence.model=gpt2"))
     assert spec.model == "gpt2"
@@ -140,8 +140,8 @@ def test_model_on_another_file_system_is_staged_before_loading(spark, tmp_path, 
     transformers cannot open, so only the staging makes it loadable."""
     import shutil
 
-    from udfs.classifiers.classify import ClassifierSpec, score_column
-    from udfs.model_files import local_path
+    from corpusmill.udfs.classifiers.classify import ClassifierSpec, score_column
+    from corpusmill.udfs.model_files import local_path
 
     model_dir = tmp_path / "remote" / "staged-clf"
     shutil.copytree(tiny_model, model_dir)

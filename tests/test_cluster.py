@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.cli import build_archive
-from jobs.core.session import jars_dir
+from corpusmill.jobs.cli import build_archive
+from corpusmill.jobs.core.session import jars_dir
 
 pytestmark = pytest.mark.cluster
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +101,7 @@ def cluster(tmp_path):
 
 
 def test_format_job_on_standalone_cluster(tmp_path, cluster, config):
-    from samplegen import crawl as samplegen
+    from corpusmill.samplegen import crawl as samplegen
 
     crawl = tmp_path / "crawl"
     manifest = samplegen.generate_crawl(str(crawl), seed=1, pages_per_dump=20)

@@ -9,17 +9,17 @@ import pytest
 from conftest import ROOT, make_config
 from pyspark.sql import functions as F
 
-from jobs import cli
-from jobs.core import tableio
-from jobs.core.config import ConfigError
-from jobs.stages import code_repos
-from jobs.tools import export
-from samplegen import code_repos as sg
-from schemas import code_files as files_schema
-from schemas import code_samples as samples_schema
-from schemas.base import assert_matches
-from udfs.code import order as co
-from udfs.code import pack as pk
+from corpusmill.jobs import cli
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.jobs.stages import code_repos
+from corpusmill.jobs.tools import export
+from corpusmill.samplegen import code_repos as sg
+from corpusmill.schemas import code_files as files_schema
+from corpusmill.schemas import code_samples as samples_schema
+from corpusmill.schemas.base import assert_matches
+from corpusmill.udfs.code import order as co
+from corpusmill.udfs.code import pack as pk
 
 
 def _tokenizer(cfg) -> pk.CodeTokenizer:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from samplegen import code_repos as sg
-from udfs.code import imports as ci
-from udfs.code import ingest as ing
-from udfs.code import markdown as md
-from udfs.code import order as co
-from udfs.code import pack as pk
+from corpusmill.samplegen import code_repos as sg
+from corpusmill.udfs.code import imports as ci
+from corpusmill.udfs.code import ingest as ing
+from corpusmill.udfs.code import markdown as md
+from corpusmill.udfs.code import order as co
+from corpusmill.udfs.code import pack as pk
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from jobs.core.config import ConfigError
-from jobs.registry import load_config
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.jobs.registry import load_config
 
 
 def test_defaults_load_and_type():
@@ -58,7 +58,7 @@ def test_section_hash_changes_with_content():
 
 
 def test_cli_config_error_exits_2_with_one_line():
-    p = subprocess.run([sys.executable, "-m", "jobs.cli", "tables", "--set", "spark.bogus=1"],
+    p = subprocess.run([sys.executable, "-m", "corpusmill", "tables", "--set", "spark.bogus=1"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
@@ -103,8 +103,8 @@ def test_config_dataclasses_keep_no_defaults_of_their_own():
     import dataclasses
     import typing
 
-    from jobs.core.config import SparkConfig, StorageConfig
-    from jobs.registry import section_types
+    from corpusmill.jobs.core.config import SparkConfig, StorageConfig
+    from corpusmill.jobs.registry import section_types
 
     found, seen = set(), set()
 
@@ -130,7 +130,7 @@ def test_config_dataclasses_keep_no_defaults_of_their_own():
 
 @pytest.mark.parametrize("name", ["cluster.example.yaml", "gpu.example.yaml"])
 def test_example_configs_validate(name):
-    from jobs.core.config import DEFAULT_CONF
+    from corpusmill.jobs.core.config import DEFAULT_CONF
 
     load_config(str(DEFAULT_CONF.parent / name))
 
@@ -138,7 +138,7 @@ def test_example_configs_validate(name):
 def test_readme_table_reference_matches_the_schemas():
     from pathlib import Path
 
-    from schemas.__main__ import END, START, reference
+    from corpusmill.schemas.__main__ import END, START, reference
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert readme.split(START, 1)[1].split(END, 1)[0].strip() == reference().strip(), \

@@ -7,15 +7,15 @@ from dataclasses import replace
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.config import ConfigError
-from jobs.stages import dedup
-from schemas import dedup as dedup_schema
-from schemas import deduped as deduped_schema
-from schemas import documents
-from schemas import rejected as rejected_schema
-from schemas.base import assert_matches
-from udfs.dedup import evaluate as ev
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.jobs.stages import dedup
+from corpusmill.schemas import dedup as dedup_schema
+from corpusmill.schemas import deduped as deduped_schema
+from corpusmill.schemas import documents
+from corpusmill.schemas import rejected as rejected_schema
+from corpusmill.schemas.base import assert_matches
+from corpusmill.udfs.dedup import evaluate as ev
 
 OLD, NEW = "CC-MAIN-2023-06", "CC-MAIN-2024-10"
 

@@ -6,9 +6,9 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from schemas import documents
-from udfs.dedup import evaluate as ev
-from udfs.dedup import lsh
+from corpusmill.schemas import documents
+from corpusmill.udfs.dedup import evaluate as ev
+from corpusmill.udfs.dedup import lsh
 
 # the `dedup.minhash` knobs these tests do not vary; bands = rows = 0: the FP/FN-optimal split
 PARAMS = dict(num_perm=128, ngram=5, threshold=0.7, bands=0, rows=0, seed=42, verify=True, verify_method="exact",

@@ -17,7 +17,7 @@ SETS = ["storage.root={root}", "demo.pages_per_dump=40", "spark.master=local[2]"
 
 def _cli(root: Path, *args: str, timeout=600) -> subprocess.CompletedProcess:
     sets = [x for s in SETS for x in ("--set", s.format(root=root))]
-    return subprocess.run([sys.executable, "-m", "jobs.cli", args[0], *sets, *args[1:]], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "corpusmill", args[0], *sets, *args[1:]], capture_output=True,
                           text=True, timeout=timeout, cwd=str(root.parent))
 
 
@@ -30,7 +30,7 @@ def demo(tmp_path_factory):
 
 
 def test_demo_runs_every_stage_and_writes_the_report(demo):
-    from jobs.stages import stage_names
+    from corpusmill.jobs.stages import stage_names
 
     root, out = demo
     for stage in stage_names():
@@ -129,8 +129,8 @@ def test_readme_examples_run(demo):
     """Runnable lines run for real (exit 0); illustrative ones go through the real parser and config loader."""
     import shlex
 
-    from jobs import cli
-    from jobs.registry import load_config
+    from corpusmill.jobs import cli
+    from corpusmill.jobs.registry import load_config
 
     root, _ = demo
     conf = _readme_conf(root)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from udfs.safety.domains import (DomainIndex, build_index, domain_candidates, entries_frame, host_of, list_files,
+from corpusmill.udfs.safety.domains import (DomainIndex, build_index, domain_candidates, entries_frame, host_of, list_files,
                                   match_join, normalize_url_entry, url_candidates)
 
 

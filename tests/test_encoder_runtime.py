@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("onnxruntime")
 
-from udfs.classifiers import encoder_runtime as er  # noqa: E402
+from corpusmill.udfs.classifiers import encoder_runtime as er  # noqa: E402
 
 TEXTS = [
     "The city council approved the new budget for public transport on Tuesday evening.",

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from jobs import cli
-from jobs.core import errors, tableio
+from corpusmill.jobs import cli
+from corpusmill.jobs.core import errors, tableio
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUSMILL = [sys.executable, "-m", "jobs.cli"]
+CORPUSMILL = [sys.executable, "-m", "corpusmill"]
 
 
 def _cli(*args: str, cwd: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess:

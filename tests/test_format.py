@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from jobs.core import tableio
-from jobs.core.config import ConfigError
-from schemas import documents as documents_schema
-from schemas import rejected as rejected_schema
-from schemas.base import assert_matches
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.schemas import documents as documents_schema
+from corpusmill.schemas import rejected as rejected_schema
+from corpusmill.schemas.base import assert_matches
 
 PARA = ("<p>The quick brown fox jumps over the lazy dog near the river bank. Rivers carry water from the "
         "mountains to the sea, shaping valleys over thousands of years.</p>")
@@ -140,7 +140,7 @@ def generated(tmp_path):
 
 
 def test_format_generated_inputs(spark, config_factory, tmp_path, generated):
-    import jobs.stages.format as fmt
+    import corpusmill.jobs.stages.format as fmt
 
     info = generated
     config = config_factory(f"format.inputs=[{tmp_path}/in/*.warc*, {tmp_path}/in/*/*.warc.gz]",
@@ -229,7 +229,7 @@ def test_format_generated_inputs(spark, config_factory, tmp_path, generated):
 
 def test_format_split_big_file_and_binaryfile_route(spark, config_factory, tmp_path):
     """Byte-range tasks give the same documents as one task per file; Spark-read files work the same."""
-    import jobs.stages.format as fmt
+    import corpusmill.jobs.stages.format as fmt
 
     pages = [("response", f"http://s.example.com/{i}", EN.replace("Rivers", f"River {i}").encode(), "text/html", 200)
              for i in range(30)]
@@ -246,7 +246,7 @@ def test_format_split_big_file_and_binaryfile_route(spark, config_factory, tmp_p
     r2 = fmt.run(spark, split)
     assert (r2.rows_in, r2.rows_out, r2.rows_rejected) == (32, 30, 2)
     # exactly the records a single reader sees, each once, with the warcinfo's dump
-    from udfs.format.warc import iter_warc
+    from corpusmill.udfs.format.warc import iter_warc
 
     offsets = {str(i.offset): i.url for i in iter_warc(lambda: open(tmp_path / "in" / "s.warc.gz", "rb"))
                if i.rec_type == "response"}
@@ -265,7 +265,7 @@ def test_format_split_big_file_and_binaryfile_route(spark, config_factory, tmp_p
 
 def test_format_shared_warcs(spark, config_factory, shared_data):
     """Real WARCs, including deliberately broken ones: no crash, good records kept, failures recorded."""
-    import jobs.stages.format as fmt
+    import corpusmill.jobs.stages.format as fmt
 
     pats = [str(shared_data / "warcio-test-warcs" / "*"), str(shared_data / "resiliparse-test-warcs" / "*.warc.gz"),
             str(shared_data / "dolma-warcs" / "warc" / "*.warc.gz")]
@@ -292,7 +292,7 @@ def test_format_shared_warcs(spark, config_factory, shared_data):
 
 
 def test_format_config_errors(spark, config_factory, tmp_path):
-    import jobs.stages.format as fmt
+    import corpusmill.jobs.stages.format as fmt
 
     with pytest.raises(ConfigError, match=r"format.warc_library"):
         config_factory("format.warc_library=pywarc")      # rejected when the config is loaded
@@ -306,7 +306,7 @@ def test_format_config_errors(spark, config_factory, tmp_path):
 
 
 def test_split_size_gives_every_core_several_tasks():
-    from jobs.stages.format import split_size
+    from corpusmill.jobs.stages.format import split_size
 
     mb = 1 << 20
     assert split_size(256 * mb, 10_000 * mb, 8) == 256 * mb       # a crawl: the configured size

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 LAYERS = ["udfs", "schemas", "jobs.core", "jobs.training", "jobs.stages", "jobs.pipeline", "jobs.tools",
           "jobs.registry", "jobs.cli"]
 PROJECT = ("jobs", "udfs", "schemas", "samplegen")
+NAMESPACE = "corpusmill"      # the one import name: jobs/ is imported as corpusmill.jobs, and so on
 SHARED_STAGE_MODULES = {"jobs.stages.classifier_stage"}
 
 
@@ -57,8 +58,8 @@ def _imports(path: Path, known: set[str]) -> set[str]:
                 visit(child)
                 continue
             for n in names:
-                if n.split(".")[0] in PROJECT:
-                    m = resolve(n)
+                if n.startswith(NAMESPACE + "."):
+                    m = resolve(n[len(NAMESPACE) + 1:])
                     if m:
                         found.add(m)
     visit(tree)
@@ -130,14 +131,14 @@ def test_no_import_cycles():
 
 def test_the_checker_sees_an_upward_import(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from jobs.core.config import ConfigError\n\ndef f():\n    from jobs.cli import main\n")
+    bad.write_text("from corpusmill.jobs.core.config import ConfigError\n\ndef f():\n    from corpusmill.jobs.cli import main\n")
     found = _imports(bad, set(_modules()))
     assert found == {"jobs.core.config", "jobs.cli"}
     assert _layer("udfs.format.extract") < _layer("jobs.core.config") < _layer("jobs.cli")
 
 
 def test_every_stage_output_has_a_schema_module():
-    from jobs.stages import all_stages
+    from corpusmill.jobs.stages import all_stages
 
     stages = all_stages()
     assert [s.name for s in stages] == ["format", "rules", "dedup", "safety", "quality", "longctx", "code"]
@@ -161,10 +162,10 @@ from dataclasses import dataclass
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType
 
-from jobs.core import tableio
-from jobs.core.config import ConfigError
-from jobs.core.stage import Counts, Stage, fingerprint_tables, run_stage
-from schemas.base import Column, table
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.jobs.core.stage import Counts, Stage, fingerprint_tables, run_stage
+from corpusmill.schemas.base import Column, table
 
 TABLE = table("wordcounts", "documents with enough words", Column("doc_id", StringType(), "document id"),
               Column("words", LongType(), "words in the text"))
@@ -204,24 +205,24 @@ STAGE = Stage(name="wordcount", order=25, summary="count words", section=Wordcou
 @pytest.fixture
 def extra_stage(tmp_path):
     """The example stage as one module in a folder the stage package also searches."""
-    import jobs.stages
+    import corpusmill.jobs.stages
 
     folder = tmp_path / "more_stages"
     folder.mkdir()
     (folder / "wordcount.py").write_text(textwrap.dedent(EXAMPLE_STAGE))
-    jobs.stages.__path__.append(str(folder))
+    corpusmill.jobs.stages.__path__.append(str(folder))
     yield
-    jobs.stages.__path__.remove(str(folder))
-    sys.modules.pop("jobs.stages.wordcount", None)
+    corpusmill.jobs.stages.__path__.remove(str(folder))
+    sys.modules.pop("corpusmill.jobs.stages.wordcount", None)
 
 
 def test_a_new_stage_is_one_module_and_one_yaml_section(spark, tmp_path, extra_stage):
-    from jobs.cli import build_parser
-    from jobs.core import tableio
-    from jobs.core.config import ConfigError
-    from jobs.pipeline import run_pipeline, stages_by_name
-    from jobs.registry import load_config
-    from schemas import documents
+    from corpusmill.jobs.cli import build_parser
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.core.config import ConfigError
+    from corpusmill.jobs.pipeline import run_pipeline, stages_by_name
+    from corpusmill.jobs.registry import load_config
+    from corpusmill.schemas import documents
 
     conf = tmp_path / "conf.yaml"
     conf.write_text(f"storage: {{root: {tmp_path / 'store'}, catalog: none}}\n"

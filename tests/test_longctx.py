@@ -9,12 +9,12 @@ import random
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.config import ConfigError
-from jobs.stages import longctx
-from schemas import documents, longctx_signals, rejected, runs
-from schemas import longctx as longctx_schema
-from schemas.base import assert_matches
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.jobs.stages import longctx
+from corpusmill.schemas import documents, longctx_signals, rejected, runs
+from corpusmill.schemas import longctx as longctx_schema
+from corpusmill.schemas.base import assert_matches
 
 SMALL_COHERENCE = ["longctx.coherence.chunk_tokens=1024", "longctx.coherence.target_tokens=256",
                    "longctx.coherence.short_context_tokens=256", "longctx.coherence.stride_tokens=256"]
@@ -24,7 +24,7 @@ SMALL_COHERENCE = ["longctx.coherence.chunk_tokens=1024", "longctx.coherence.tar
 @pytest.fixture(scope="session")
 def lc_models(tmp_path_factory):
     """en + zh SentencePiece/KenLM models from samplegen.crawl reference text (a few seconds each)."""
-    from jobs.training.train_lm import build_reference_models
+    from corpusmill.jobs.training.train_lm import build_reference_models
 
     d = tmp_path_factory.mktemp("lc-models")
     build_reference_models(str(d), ["en", "zh"], n_sentences=3000, seed=0, vocab_size=1500)
@@ -32,8 +32,8 @@ def lc_models(tmp_path_factory):
 
 
 def gen_module(lang: str):
-    from samplegen import en as samplegen_en
-    from samplegen import zh as samplegen_zh
+    from corpusmill.samplegen import en as samplegen_en
+    from corpusmill.samplegen import zh as samplegen_zh
 
     return {"en": samplegen_en, "zh": samplegen_zh}[lang]
 
@@ -91,7 +91,7 @@ def doc_row(name: str, text: str, lang: str, source_type: str = "web", dump: str
 
 
 def write_docs(spark, config, rows, table: str = "documents") -> None:
-    from schemas.base import table as mk
+    from corpusmill.schemas.base import table as mk
 
     t = documents.TABLE if table == "documents" else mk(table, "test input", *documents.TABLE.columns,
                                                           partition_by=documents.TABLE.partition_by)
@@ -227,7 +227,7 @@ def test_huge_document_is_scored_with_bounded_memory(lc_models):
     paragraphs and one coherence chunk at a time keep peak memory far below the text's size x 10."""
     import tracemalloc
 
-    from udfs.longctx.stats import SignalParams, document_signals
+    from corpusmill.udfs.longctx.stats import SignalParams, document_signals
 
     base = coherent_doc("en", 61, min_bytes=200_000)
     text = (base + "\n") * 20 + "x" * 100_000            # 4 MB, ends in a 100 kB line without spaces
@@ -245,9 +245,9 @@ def test_demo_models_and_the_demo_long_documents(spark, config_factory, tmp_path
     """prepare_demo builds en/zh models from samplegen.crawl text; with the default config (4,096-token
     coherence chunks, default thresholds) the demo's long stories are kept and its incoherent dumps
     (fragments + logs + number tables) are rejected."""
-    from samplegen import kinds as K
-    from samplegen.grammar import rng_for
-    from udfs.longctx.perplexity import has_model
+    from corpusmill.samplegen import kinds as K
+    from corpusmill.samplegen.grammar import rng_for
+    from corpusmill.udfs.longctx.perplexity import has_model
 
     config = config_factory(f"longctx.models_dir={tmp_path / 'demo-models'}")
     longctx.prepare_demo(spark, config)

@@ -14,8 +14,8 @@ import pytest
 from test_longctx import lc_models, link_list, log_lines, number_table  # noqa: F401
 from test_perplexity import auc
 
-from udfs.longctx import perplexity
-from udfs.longctx.stats import SignalParams, document_signals
+from corpusmill.udfs.longctx import perplexity
+from corpusmill.udfs.longctx.stats import SignalParams, document_signals
 
 # signal -> +1 when a higher value means "coherent / clean", -1 when lower does
 DIRECTION = {"coh_ppl_diff": +1, "coh_ppl_ratio": -1, "coh_hit_diff": +1, "doc_perplexity": -1,
@@ -40,7 +40,7 @@ def wikitext_articles(shared_data) -> list[list[str]]:
 
 
 def test_auc_on_wikipedia_coherent_vs_shuffled_vs_junk(shared_data, tmp_path):
-    from jobs.training.train_lm import train_language_model
+    from corpusmill.jobs.training.train_lm import train_language_model
 
     arts = wikitext_articles(shared_data)
     rng = random.Random(0)
@@ -83,8 +83,8 @@ def test_auc_on_wikipedia_coherent_vs_shuffled_vs_junk(shared_data, tmp_path):
 def test_auc_on_generated_stories_vs_incoherent_dumps(lang, lc_models):
     """The demo's own long documents (samplegen.kinds): stories vs glued fragments/logs/tables,
     with the default coherence settings (4,096-token chunks)."""
-    from samplegen import kinds as K
-    from samplegen.grammar import rng_for
+    from corpusmill.samplegen import kinds as K
+    from corpusmill.samplegen.grammar import rng_for
 
     p = SignalParams(lc_models, ("en", "zh"), stride_tokens=1024)
     stories = [document_signals("\n".join(K.long_story(rng_for("ev", lang, i), lang)["paragraphs"]), lang, p)

@@ -6,8 +6,8 @@ import random
 import numpy as np
 import pytest
 
-from udfs.dedup import evaluate as ev
-from udfs.dedup import minhash as mh
+from corpusmill.udfs.dedup import evaluate as ev
+from corpusmill.udfs.dedup import minhash as mh
 
 
 def test_band_math_14x9_at_128_hashes_and_0_7():

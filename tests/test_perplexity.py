@@ -6,8 +6,8 @@ import math
 import pytest
 from test_longctx import coherent_doc, lc_models, link_list, number_table, shuffled_doc  # noqa: F401
 
-from udfs.longctx import coherence, perplexity
-from udfs.longctx.stats import text_stats
+from corpusmill.udfs.longctx import coherence, perplexity
+from corpusmill.udfs.longctx.stats import text_stats
 
 
 def auc(pos: list[float], neg: list[float]) -> float:
@@ -115,7 +115,7 @@ def test_a_failing_document_is_recorded_not_raised(tmp_path):
     """A scoring failure inside one document (here: its model vanished after the driver checked it)
     comes back as lm_status 'error: ...' so the rest of the batch survives; the stage rejects it as
     signal_error."""
-    from udfs.longctx.stats import SignalParams, document_signals
+    from corpusmill.udfs.longctx.stats import SignalParams, document_signals
 
     sig = document_signals("some text\nmore text", "en", SignalParams(str(tmp_path), ("en",)))
     assert sig["lm_status"].startswith("error: ModelMissing:") and "en.sp.model" in sig["lm_status"]

@@ -5,10 +5,10 @@ import pytest
 from pyspark.sql import functions as F
 from test_safety import lists, safety_config, tiny_classifier, write_docs  # noqa: F401 (fixture)
 
-from jobs.core import tableio
-from jobs.core.config import ConfigError
-from schemas import pretrain, quality_signals
-from schemas.base import assert_matches
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.schemas import pretrain, quality_signals
+from corpusmill.schemas.base import assert_matches
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +25,8 @@ def quality_overrides(model, *extra):
 
 
 def test_quality_after_safety_writes_pretrain(spark, config_factory, lists, tiny_model):
-    from jobs.pipeline import run_pipeline
-    from jobs.stages import quality, safety
+    from corpusmill.jobs.pipeline import run_pipeline
+    from corpusmill.jobs.stages import quality, safety
 
     config = safety_config(config_factory, lists, tiny_model, *quality_overrides(
         tiny_model, "quality.thresholds.default.advertisement=0.999", "quality.thresholds.default.disfluent=0.999",
@@ -61,7 +61,7 @@ def test_quality_after_safety_writes_pretrain(spark, config_factory, lists, tiny
 
 
 def test_quality_checks_before_spark(spark, config_factory, lists, tiny_model, tmp_path):
-    from jobs.stages import quality
+    from corpusmill.jobs.stages import quality
 
     config = safety_config(config_factory, lists, tiny_model, *quality_overrides(tiny_model),
                            f"quality.fluency.model={tmp_path / 'gone'}")

@@ -7,11 +7,11 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType
 
-from jobs.core import tableio
-from jobs.core.stage import Counts, run_stage
-from jobs.tools import report
-from schemas import documents
-from schemas.base import Column, table
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.stage import Counts, run_stage
+from corpusmill.jobs.tools import report
+from corpusmill.schemas import documents
+from corpusmill.schemas.base import Column, table
 
 SIGNALS = table("toy_signals", "test signals", Column("doc_id", StringType(), "id"),
                 Column("score", DoubleType(), "a score"), Column("words", LongType(), "a count"))
@@ -79,7 +79,7 @@ def test_threshold_lines_come_from_the_stage_configs(config_factory):
 
 
 def test_report_marks_thresholds_on_the_histograms(spark, config):
-    from schemas import quality_signals
+    from corpusmill.schemas import quality_signals
 
     rows = [dict(doc_id=f"{i:032x}", dump="d", language="en", p_advertisement=i / 40, p_disfluent=0.1, keep=i < 36,
                  reasons=[] if i < 36 else ["advertisement"]) for i in range(40)]

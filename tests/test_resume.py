@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from samplegen import crawl as samplegen
+from corpusmill.samplegen import crawl as samplegen
 
 POLL_S = 0.05
 STAGES = "format,rules,dedup"
@@ -46,7 +46,7 @@ DOC_TABLES = ("documents", "rule_signals", "clean", "dedup", "deduped")
 # ---- running and killing --------------------------------------------------------------------------
 
 def _cmd(conf, inputs, stages=STAGES):
-    return [sys.executable, "-m", "jobs.cli", "run", "--conf", str(conf), "--stages", stages, "--input", inputs]
+    return [sys.executable, "-m", "corpusmill", "run", "--conf", str(conf), "--stages", stages, "--input", inputs]
 
 
 def _run(cmd, env=None):
@@ -223,7 +223,7 @@ def _half_create(spark, config, name: str, how: str) -> None:
     """Leave `name` as an interrupted first write does: a folder with no committed version."""
     import shutil
 
-    from schemas import documents
+    from corpusmill.schemas import documents
 
     path = Path(config.table_path(name))
     if how == "empty _delta_log":
@@ -247,9 +247,9 @@ def _half_create(spark, config, name: str, how: str) -> None:
 def test_half_created_table_reads_as_absent_and_next_write_removes_it(spark, config, caplog, how):
     import logging
 
-    from jobs.core import tableio
-    from jobs.core.stage import Counts, run_stage
-    from schemas import clean, documents
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.core.stage import Counts, run_stage
+    from corpusmill.schemas import clean, documents
 
     tableio.write_table(spark, config, documents.TABLE, spark.createDataFrame([], documents.SCHEMA))
     for name in ("clean", "runs"):
@@ -278,8 +278,8 @@ def test_half_created_table_reads_as_absent_and_next_write_removes_it(spark, con
 
 
 def test_half_created_parquet_table_without_success_marker_is_absent(spark, config_factory):
-    from jobs.core import tableio
-    from schemas import documents
+    from corpusmill.jobs.core import tableio
+    from corpusmill.schemas import documents
 
     cfg = config_factory("storage.table_format=parquet")
     path = Path(cfg.table_path("documents"))
@@ -295,7 +295,7 @@ def test_half_created_derby_metastore_is_removed_once(tmp_path, caplog):
 
     from conftest import make_config
 
-    from jobs.core import session
+    from corpusmill.jobs.core import session
 
     cfg = make_config(tmp_path, "storage.catalog=derby")
     db = tmp_path / "metastore_db"

@@ -18,13 +18,13 @@ import time
 
 import pytest
 
-from jobs.core import rootlock
-from samplegen import crawl as samplegen
+from corpusmill.jobs.core import rootlock
+from corpusmill.samplegen import crawl as samplegen
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from jobs.registry import load_config
-    from jobs.core import rootlock
+    from corpusmill.jobs.registry import load_config
+    from corpusmill.jobs.core import rootlock
     rootlock.claim(load_config(None, ["storage.root=" + sys.argv[1]]), "lock test holder")
     print("held", flush=True)
     time.sleep(600)
@@ -32,7 +32,7 @@ HOLDER = textwrap.dedent("""
 
 
 def test_lock_names_its_holder_and_dies_with_it(config):
-    from jobs.core.errors import describe, is_known
+    from corpusmill.jobs.core.errors import describe, is_known
 
     child = subprocess.Popen([sys.executable, "-c", HOLDER, config.storage.root], stdout=subprocess.PIPE, text=True)
     try:
@@ -68,8 +68,8 @@ def test_non_local_root_locks_a_local_file_keyed_by_its_uri(config_factory, tmp_
 
 
 def test_reader_session_sees_tables_by_bare_and_database_name(spark, config_factory):
-    from jobs.core.session import read_only_catalog
-    from jobs.core.tableio import register_views
+    from corpusmill.jobs.core.session import read_only_catalog
+    from corpusmill.jobs.core.tableio import register_views
 
     cfg = config_factory("storage.catalog=derby")
     assert read_only_catalog(cfg)                             # not the writer: leave Derby alone
@@ -87,7 +87,7 @@ def test_reader_session_sees_tables_by_bare_and_database_name(spark, config_fact
 
 
 def _cli(conf, *args: str, env=None) -> list[str]:
-    return [sys.executable, "-m", "jobs.cli", args[0], "--conf", str(conf), *args[1:]]
+    return [sys.executable, "-m", "corpusmill", args[0], "--conf", str(conf), *args[1:]]
 
 
 def _ok(cmd, env=None) -> str:

@@ -9,12 +9,12 @@ from dataclasses import MISSING, dataclass, fields, replace
 import numpy as np
 import pytest
 
-from jobs.registry import load_config
-from udfs.rules import text_units as tu
-from udfs.rules.base import Family
-from udfs.rules.gopher import (GopherQualityThresholds, GopherRepetitionThresholds, dup_ngram_chars, ngram_hash_series,
+from corpusmill.jobs.registry import load_config
+from corpusmill.udfs.rules import text_units as tu
+from corpusmill.udfs.rules.base import Family
+from corpusmill.udfs.rules.gopher import (GopherQualityThresholds, GopherRepetitionThresholds, dup_ngram_chars, ngram_hash_series,
                                top_ngram_chars)
-from udfs.rules.signals import FAMILIES, SIGNAL_NAMES, compute_signals, failed_rules
+from corpusmill.udfs.rules.signals import FAMILIES, SIGNAL_NAMES, compute_signals, failed_rules
 
 PROFILES = load_config().rules.signals          # conf/default.yaml's signal profiles
 EN = PROFILES["default"]

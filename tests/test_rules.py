@@ -8,16 +8,16 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.registry import load_config
-from jobs.stages import rules
-from schemas import clean as clean_schema
-from schemas import documents
-from schemas import rule_signals as signals_schema
-from schemas.base import assert_matches
-from udfs.rules.base import Profile
-from udfs.rules.gopher import GopherQualityThresholds
-from udfs.rules.signals import compute_signals, failed_rules
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.registry import load_config
+from corpusmill.jobs.stages import rules
+from corpusmill.schemas import clean as clean_schema
+from corpusmill.schemas import documents
+from corpusmill.schemas import rule_signals as signals_schema
+from corpusmill.schemas.base import assert_matches
+from corpusmill.udfs.rules.base import Profile
+from corpusmill.udfs.rules.gopher import GopherQualityThresholds
+from corpusmill.udfs.rules.signals import compute_signals, failed_rules
 
 EN_GOOD = """The old mill stood beside the river for nearly two hundred years before the town council decided to restore it.
 Local volunteers spent three summers repairing the wooden wheel, replacing rotten beams and clearing silt from the channel.
@@ -147,7 +147,7 @@ def test_threshold_change_redecides_without_remeasuring(spark, config_factory):
 
 def test_sql_retuning_matches_a_real_rerun(spark, config_factory, capsys):
     """'How many documents would be dropped at a duplicate-line threshold of 0.25 instead of 0.30?'"""
-    from jobs.cli import main as cli_main
+    from corpusmill.jobs.cli import main as cli_main
 
     # documents whose only problem is a repeated short line, at duplicate-line shares around 0.25-0.30
     base = EN_GOOD.replace(", ", ",\n").split("\n")
@@ -217,7 +217,7 @@ def test_bad_input_is_measured_and_recorded(spark, config):
 
 
 def test_bad_config_names_the_key(config_factory):
-    from jobs.core.config import ConfigError
+    from corpusmill.jobs.core.config import ConfigError
 
     with pytest.raises(ConfigError, match="rules.thresholds.zh.gopher_quality.min_wordz"):
         config_factory("rules.thresholds.zh.gopher_quality.min_wordz=3")

@@ -14,8 +14,8 @@ import json
 
 import pytest
 
-from jobs.core import tableio
-from jobs.stages import rules
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.stages import rules
 
 FAMILIES = ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.config import ConfigError
-from schemas import documents, rejected, safe, safety_signals
-from schemas.base import assert_matches
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.schemas import documents, rejected, safe, safety_signals
+from corpusmill.schemas.base import assert_matches
 
 BIG = ("Plain words about gardening and weather. " * 26000)[:1_000_000]
 
@@ -24,8 +24,8 @@ def tiny_classifier(base) -> str:
     """
     out = Path(os.environ.get("CORPUSMILL_TEST_CLASSIFIER") or base / "tiny-classifier")
     if not (out / "heads.json").exists():
-        from jobs.training.train_classifier import train_from_records
-        from samplegen import crawl as samplegen
+        from corpusmill.jobs.training.train_classifier import train_from_records
+        from corpusmill.samplegen import crawl as samplegen
 
         train_from_records(samplegen.classifier_examples("toxicity", 0, 24), str(out), epochs=1, max_length=32,
                            seed=0, batch_size=8)
@@ -38,7 +38,7 @@ def tiny_model(tmp_path_factory) -> str:
 
 
 def doc(doc_id, url, text, language="en", dump="CC-MAIN-2024-10"):
-    from udfs.safety.domains import host_of
+    from corpusmill.udfs.safety.domains import host_of
 
     return dict(doc_id=doc_id, dump=dump, source_type="web", url=url, host=host_of(url) or None, domain=None,
                 fetch_date=dt.datetime(2024, 3, 1), title=None, text=text,
@@ -104,8 +104,8 @@ def by_id(df, key="doc_id"):
 
 
 def test_safety_stage_end_to_end(spark, config_factory, lists, tiny_model):
-    from jobs.stages import safety
-    from udfs.classifiers.classify import ClassifierSpec, get_scorer
+    from corpusmill.jobs.stages import safety
+    from corpusmill.udfs.classifiers.classify import ClassifierSpec, get_scorer
 
     config = safety_config(config_factory, lists, tiny_model, "safety.pornography.cascade=false",
                            "safety.pornography.runtime=torch")      # fp32: the same numbers in any batch
@@ -179,7 +179,7 @@ def test_safety_stage_end_to_end(spark, config_factory, lists, tiny_model):
 
 
 def test_join_lookup_gives_the_same_signals(spark, config_factory, lists, tiny_model):
-    from jobs.stages import safety
+    from corpusmill.jobs.stages import safety
 
     config = safety_config(config_factory, lists, tiny_model, "safety.domain_lookup=join",
                            "safety.thresholds.default.toxicity=2.0", "safety.thresholds.default.pornography=2.0")
@@ -193,7 +193,7 @@ def test_join_lookup_gives_the_same_signals(spark, config_factory, lists, tiny_m
 
 
 def test_missing_model_fails_before_any_spark_job(spark, config_factory, lists, tiny_model, tmp_path):
-    from jobs.stages import safety
+    from corpusmill.jobs.stages import safety
 
     config = safety_config(config_factory, lists, tiny_model, f"safety.pornography.model={tmp_path / 'no-such-model'}")
     write_docs(spark, config, DOCS[:2])
@@ -208,7 +208,7 @@ def test_missing_model_fails_before_any_spark_job(spark, config_factory, lists, 
 
 
 def test_config_errors_name_the_key(spark, config_factory, lists, tiny_model, tmp_path):
-    from jobs.stages import safety
+    from corpusmill.jobs.stages import safety
 
     bad = [
         (("safety.toxicity_label=hateful",), r"safety\.toxicity_label: label 'hateful' is not one of"),
@@ -224,7 +224,7 @@ def test_config_errors_name_the_key(spark, config_factory, lists, tiny_model, tm
 
 def test_real_lists_through_the_stage(spark, config_factory, shared_data, tiny_model):
     """UT1 folders, the UT1-derived top-1M adult list, LDNOOBW and the Chinese lexicon, as configured by a user."""
-    from jobs.stages import safety
+    from corpusmill.jobs.stages import safety
 
     config = config_factory(
         f"safety.domain_lists=[{{path: {shared_data / 'ut1-blacklists-partial'}}}, "

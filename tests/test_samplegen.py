@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from samplegen import crawl as sg
+from corpusmill.samplegen import crawl as sg
 
 CATEGORIES = {"good", "near_duplicate", "exact_duplicate", "spam", "low_quality", "toxic", "porn",
               "advertisement", "disfluent", "blocked_domain", "blocked_words_low", "blocked_words_high",

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.stage import Counts, fingerprint_tables, run_stage
-from schemas import documents, rejected, runs
-from schemas.base import assert_matches
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.stage import Counts, fingerprint_tables, run_stage
+from corpusmill.schemas import documents, rejected, runs
+from corpusmill.schemas.base import assert_matches
 
 
 def _docs(spark, n, dump="CC-MAIN-2024-10"):
@@ -32,7 +32,7 @@ def test_write_read_schema_and_versions(spark, config):
 def test_versions_and_counts_come_from_the_commit_files(spark, config):
     """table_version and the stage's counts read the newest commit file, no scan: right across a
     checkpoint (every 10th commit), for a replaceWhere that writes nothing, and for a whole-table write."""
-    from jobs.core.stage import StageRun
+    from corpusmill.jobs.core.stage import StageRun
 
     for i in range(12):
         v = tableio.write_table(spark, config, documents.TABLE, _docs(spark, i + 1))

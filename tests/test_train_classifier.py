@@ -9,17 +9,17 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from jobs.cli import main as corpusmill  # noqa: E402
-from jobs.core import tableio  # noqa: E402
-from jobs.training.train_classifier import (  # noqa: E402
+from corpusmill.jobs.cli import main as corpusmill  # noqa: E402
+from corpusmill.jobs.core import tableio  # noqa: E402
+from corpusmill.jobs.training.train_classifier import (  # noqa: E402
     classification_metrics,
     default_backbone,
     parse_label_map,
     stratified_split,
     train_from_records,
 )
-from schemas import classifier_metrics  # noqa: E402
-from schemas.base import assert_matches  # noqa: E402
+from corpusmill.schemas import classifier_metrics  # noqa: E402
+from corpusmill.schemas.base import assert_matches  # noqa: E402
 
 TOXIC = ["you are a stupid idiot", "shut up you moron", "i hate you, you disgusting pig",
          "go to hell you idiot", "you stupid worthless fool", "what a dumb moron you are"]
@@ -148,7 +148,7 @@ def test_extend_vocab_gives_unknown_characters_their_own_tokens(tmp_path):
     """Chinese on MiniLM's English vocabulary: [UNK] characters become new tokens, saved with the model."""
     from transformers import AutoTokenizer
 
-    from udfs.classifiers.classify import ClassifierSpec, get_scorer
+    from corpusmill.udfs.classifiers.classify import ClassifierSpec, get_scorer
 
     recs = [("黑人都是垃圾滚出去", "toxic"), ("你们四川人真恶心", "toxic"),
             ("今天天气很好我们去公园", "clean"), ("这家餐厅的菜很好吃", "clean")] * 2

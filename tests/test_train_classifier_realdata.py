@@ -43,8 +43,8 @@ def test_small_finetune_on_davidson_beats_the_word_list(spark, shared_data, tmp_
     """600 training tweets, one epoch: the fine-tuned model, scored through Spark, beats the word list."""
     from pyspark.sql import functions as F
 
-    from jobs.training.train_classifier import train_from_records
-    from udfs.classifiers.classify import ClassifierSpec, score_column
+    from corpusmill.jobs.training.train_classifier import train_from_records
+    from corpusmill.udfs.classifiers.classify import ClassifierSpec, score_column
 
     train, test = ev.davidson_split(shared_data)
     train, test = ev.subsample(train, 600), ev.subsample(test, 300)

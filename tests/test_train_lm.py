@@ -7,14 +7,14 @@ import random
 import pytest
 from test_longctx import coherent_doc, doc_row, number_table, write_docs
 
-from jobs import cli
-from jobs.core.config import ConfigError
-from jobs.training import train_lm
-from udfs.longctx import perplexity
+from corpusmill.jobs import cli
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.jobs.training import train_lm
+from corpusmill.udfs.longctx import perplexity
 
 
 def _reference(lang: str, n: int = 2000) -> list[str]:
-    from samplegen import crawl as samplegen
+    from corpusmill.samplegen import crawl as samplegen
 
     return samplegen.reference_text(lang, n_sentences=n, seed=1)
 

@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
-from udfs.format import extract as X
-from udfs.format import langid as L
-from udfs.format import urls as U
-from udfs.format import warc as W
+from corpusmill.udfs.format import extract as X
+from corpusmill.udfs.format import langid as L
+from corpusmill.udfs.format import urls as U
+from corpusmill.udfs.format import warc as W
 
 EN = ("<html><head><title>A  &amp; B</title></head><body><nav><a href='/'>Home</a> | <a href='/x'>About</a></nav>"
       "<article><h1>Rivers</h1>" + "<p>The quick brown fox jumps over the lazy dog near the river bank. "

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from udfs.safety.wordlists import WordHits, build_matcher, load_wordlists, normalize, scan_batch
+from corpusmill.udfs.safety.wordlists import WordHits, build_matcher, load_wordlists, normalize, scan_batch
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from udfs.errors import ConfigError
+from corpusmill.udfs.errors import ConfigError
 
 DEFAULT_CONF = Path(__file__).resolve().parents[2] / "conf" / "default.yaml"
 
@@ -219,7 +219,7 @@ def _default_yaml() -> dict:
     """conf/default.yaml, also when the code runs from a zip (spark-submit --py-files)."""
     from importlib import resources
 
-    return yaml.safe_load(resources.files("conf").joinpath("default.yaml").read_text(encoding="utf-8")) or {}
+    return yaml.safe_load(resources.files("corpusmill.conf").joinpath("default.yaml").read_text(encoding="utf-8")) or {}
 
 
 def load(path: str | None, overrides: list[str] | None, section_types: dict[str, type]) -> Config:

@@ -6,7 +6,7 @@ import os
 import sys
 import traceback
 
-from jobs.core.errors import describe, is_known
+from corpusmill.jobs.core.errors import describe, is_known
 
 VERBOSE_FLAGS = ("-v", "--verbose")
 NOISY_LOGGERS = ("py4j", "jieba", "trafilatura", "htmldate", "urllib3", "filelock", "matplotlib")

@@ -13,8 +13,8 @@ import shutil
 
 from pyspark.errors import AnalysisException
 
-from jobs.core.config import ConfigError
-from jobs.core.session import MissingJarsError
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.jobs.core.session import MissingJarsError
 
 DISK_FULL_MARKERS = ("No space left on device", "[Errno 28]", "ENOSPC", "Disk quota exceeded")
 

@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from jobs.core.config import Config, cache_dir
+from corpusmill.jobs.core.config import Config, cache_dir
 
 LOCK_NAME = ".corpusmill.lock"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
-from jobs.core import rootlock
-from jobs.core.config import Config, cache_dir
+from corpusmill.jobs.core import rootlock
+from corpusmill.jobs.core.config import Config, cache_dir
 
 log = logging.getLogger("corpusmill")
 

@@ -15,11 +15,11 @@ from typing import Any, Callable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.config import Config
-from jobs.core.errors import is_disk_full, summary
-from schemas import rejected as rejected_schema
-from schemas import runs as runs_schema
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import Config
+from corpusmill.jobs.core.errors import is_disk_full, summary
+from corpusmill.schemas import rejected as rejected_schema
+from corpusmill.schemas import runs as runs_schema
 
 log = logging.getLogger("corpusmill")
 

@@ -8,8 +8,8 @@ import re
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.core.config import Config
-from schemas.base import Table
+from corpusmill.jobs.core.config import Config
+from corpusmill.schemas.base import Table
 
 log = logging.getLogger("corpusmill")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from jobs.core.stage import Stage
+from corpusmill.jobs.core.stage import Stage
 
 
 def all_stages() -> list[Stage]:

@@ -10,12 +10,12 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, StageRun, fingerprint
-from jobs.training.train_classifier import TrainSettings, train_heads
-from samplegen import crawl as samplegen
-from udfs.classifiers.classify import ClassifierSpec, cascade_note, check_model, model_labels
-from udfs.model_files import in_hub_cache, is_hub_id
+from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.stage import Counts, StageRun, fingerprint
+from corpusmill.jobs.training.train_classifier import TrainSettings, train_heads
+from corpusmill.samplegen import crawl as samplegen
+from corpusmill.udfs.classifiers.classify import ClassifierSpec, cascade_note, check_model, model_labels
+from corpusmill.udfs.model_files import in_hub_cache, is_hub_id
 
 log = logging.getLogger("corpusmill")
 

@@ -33,15 +33,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.core import tableio
-from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_files, run_stage
-from samplegen import code_repos as samplegen_code
-from schemas import code_files as files_schema
-from schemas import code_samples as samples_schema
-from udfs.code import ingest, pack
-from udfs.code import markdown as md
-from udfs.dedup.lsh import MinHashParams, near_duplicate_clusters
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_files, run_stage
+from corpusmill.samplegen import code_repos as samplegen_code
+from corpusmill.schemas import code_files as files_schema
+from corpusmill.schemas import code_samples as samples_schema
+from corpusmill.udfs.code import ingest, pack
+from corpusmill.udfs.code import markdown as md
+from corpusmill.udfs.dedup.lsh import MinHashParams, near_duplicate_clusters
 
 log = logging.getLogger("corpusmill")
 
@@ -483,6 +483,6 @@ STAGE = Stage(
 
 
 if __name__ == "__main__":   # spark-submit jobs/stages/code_repos.py --conf FILE; the entry point sits above the stages
-    from jobs.registry import stage_main
+    from corpusmill.jobs.registry import stage_main
 
     sys.exit(stage_main("code", _submit_args(sys.argv[1:])))

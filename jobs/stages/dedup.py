@@ -32,14 +32,14 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_tables, run_stage
-from schemas import dedup as dedup_schema
-from schemas import deduped as deduped_schema
-from schemas import minhash_signatures as sig_schema
-from udfs.dedup import lsh
-from udfs.dedup import minhash as mh
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_tables, run_stage
+from corpusmill.schemas import dedup as dedup_schema
+from corpusmill.schemas import deduped as deduped_schema
+from corpusmill.schemas import minhash_signatures as sig_schema
+from corpusmill.udfs.dedup import lsh
+from corpusmill.udfs.dedup import minhash as mh
 
 log = logging.getLogger("corpusmill")
 
@@ -216,6 +216,6 @@ STAGE = Stage(
 
 
 if __name__ == "__main__":   # spark-submit jobs/stages/dedup.py --conf FILE; the entry point sits above the stages
-    from jobs.registry import stage_main
+    from corpusmill.jobs.registry import stage_main
 
     sys.exit(stage_main("dedup", None))

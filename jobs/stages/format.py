@@ -30,13 +30,13 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
-from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_files, run_stage
-from schemas import documents as documents_schema
-from udfs.format import warc as W
-from udfs.format.extract import ExtractionTimeout, ExtractOptions, html_to_document, is_html_type
-from udfs.format.langid import clean_text, detect_language
-from udfs.format.urls import doc_id, host_of, registered_domain
+from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_files, run_stage
+from corpusmill.schemas import documents as documents_schema
+from corpusmill.udfs.format import warc as W
+from corpusmill.udfs.format.extract import ExtractionTimeout, ExtractOptions, html_to_document, is_html_type
+from corpusmill.udfs.format.langid import clean_text, detect_language
+from corpusmill.udfs.format.urls import doc_id, host_of, registered_domain
 
 log = logging.getLogger("corpusmill")
 
@@ -603,6 +603,6 @@ STAGE = Stage(
 
 
 if __name__ == "__main__":   # spark-submit jobs/stages/format.py --conf FILE; the entry point sits above the stages
-    from jobs.registry import stage_main
+    from corpusmill.jobs.registry import stage_main
 
     sys.exit(stage_main("format", None))

@@ -22,17 +22,17 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
-from jobs.training.train_causal_lm import CausalTrainConfig, build_demo_model, default_model_dir
-from jobs.training.train_lm import build_reference_models, models_dir
-from schemas import longctx as longctx_schema
-from schemas import longctx_signals as signals_schema
-from udfs.longctx.causal_lm import CausalLMSpec, check_model, resolved
-from udfs.longctx.perplexity import has_model, model_paths
-from udfs.longctx.stats import SignalParams, signals_mapper
-from udfs.model_files import is_remote, ship
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from corpusmill.jobs.training.train_causal_lm import CausalTrainConfig, build_demo_model, default_model_dir
+from corpusmill.jobs.training.train_lm import build_reference_models, models_dir
+from corpusmill.schemas import longctx as longctx_schema
+from corpusmill.schemas import longctx_signals as signals_schema
+from corpusmill.udfs.longctx.causal_lm import CausalLMSpec, check_model, resolved
+from corpusmill.udfs.longctx.perplexity import has_model, model_paths
+from corpusmill.udfs.longctx.stats import SignalParams, signals_mapper
+from corpusmill.udfs.model_files import is_remote, ship
 
 log = logging.getLogger("corpusmill")
 
@@ -398,6 +398,6 @@ STAGE = Stage(
 
 
 if __name__ == "__main__":   # spark-submit jobs/stages/longctx.py --conf FILE; the entry point sits above the stages
-    from jobs.registry import stage_main
+    from corpusmill.jobs.registry import stage_main
 
     sys.exit(stage_main("longctx", None))

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.config import Config
-from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
-from jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import Config
+from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from corpusmill.jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
                                           reasons_array, split_rows, threshold_lines, train_demo_models)
-from schemas import pretrain as pretrain_schema
-from schemas import quality_signals as signals_schema
-from udfs.classifiers.classify import ClassifierSpec, Target, score_targets
+from corpusmill.schemas import pretrain as pretrain_schema
+from corpusmill.schemas import quality_signals as signals_schema
+from corpusmill.udfs.classifiers.classify import ClassifierSpec, Target, score_targets
 
 log = logging.getLogger("corpusmill")
 
@@ -125,6 +125,6 @@ STAGE = Stage(
 
 
 if __name__ == "__main__":   # spark-submit jobs/stages/quality.py --conf FILE; the entry point sits above the stages
-    from jobs.registry import stage_main
+    from corpusmill.jobs.registry import stage_main
 
     sys.exit(stage_main("quality", None))

@@ -23,14 +23,14 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 
-from jobs.core import tableio
-from jobs.core.config import Config, ConfigError, _check
-from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_tables, run_stage
-from schemas import clean as clean_schema
-from schemas import rule_signals as signals_schema
-from udfs.rules import signals as rs
-from udfs.rules.base import Profile
-from udfs.rules.text_units import SPLITTERS
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import Config, ConfigError, _check
+from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_tables, run_stage
+from corpusmill.schemas import clean as clean_schema
+from corpusmill.schemas import rule_signals as signals_schema
+from corpusmill.udfs.rules import signals as rs
+from corpusmill.udfs.rules.base import Profile
+from corpusmill.udfs.rules.text_units import SPLITTERS
 
 log = logging.getLogger("corpusmill")
 
@@ -248,6 +248,6 @@ STAGE = Stage(
 
 
 if __name__ == "__main__":   # spark-submit jobs/stages/rules.py --conf FILE; the entry point sits above the stages
-    from jobs.registry import stage_main
+    from corpusmill.jobs.registry import stage_main
 
     sys.exit(stage_main("rules", None))

@@ -20,18 +20,18 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.config import Config, ConfigError
-from jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
-from jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from corpusmill.jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
                                           reasons_array, split_rows, threshold_lines, train_demo_models)
-from samplegen import crawl as samplegen
-from schemas import safe as safe_schema
-from schemas import safety_signals as signals_schema
-from udfs.classifiers.classify import ClassifierSpec, Target, score_targets
-from udfs.safety import domains, wordlists
-from udfs.safety.domains import list_files
-from udfs.safety.wordlists import load_wordlists
+from corpusmill.samplegen import crawl as samplegen
+from corpusmill.schemas import safe as safe_schema
+from corpusmill.schemas import safety_signals as signals_schema
+from corpusmill.udfs.classifiers.classify import ClassifierSpec, Target, score_targets
+from corpusmill.udfs.safety import domains, wordlists
+from corpusmill.udfs.safety.domains import list_files
+from corpusmill.udfs.safety.wordlists import load_wordlists
 
 log = logging.getLogger("corpusmill")
 
@@ -271,6 +271,6 @@ STAGE = Stage(
 
 
 if __name__ == "__main__":   # spark-submit jobs/stages/safety.py --conf FILE; the entry point sits above the stages
-    from jobs.registry import stage_main
+    from corpusmill.jobs.registry import stage_main
 
     sys.exit(stage_main("safety", None))

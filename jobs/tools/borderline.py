@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 
-from jobs.core.config import Config
-from jobs.core.console import print_rows
-from jobs.core.session import get_spark
-from jobs.core.stage import Tool
-from jobs.stages.longctx import borderline
+from corpusmill.jobs.core.config import Config
+from corpusmill.jobs.core.console import print_rows
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.stage import Tool
+from corpusmill.jobs.stages.longctx import borderline
 
 COLUMNS = ["threshold", "selector", "limit", "value", "side", "doc_id", "excerpt"]
 

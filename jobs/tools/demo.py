@@ -9,14 +9,14 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from jobs.core import rootlock, tableio
-from jobs.core.config import Config
-from jobs.core.console import print_rows, progress
-from jobs.core.session import get_spark
-from jobs.core.stage import Tool
-from jobs.pipeline import run_pipeline, stages_by_name
-from jobs.tools.report import write_report
-from samplegen import crawl as samplegen
+from corpusmill.jobs.core import rootlock, tableio
+from corpusmill.jobs.core.config import Config
+from corpusmill.jobs.core.console import print_rows, progress
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.stage import Tool
+from corpusmill.jobs.pipeline import run_pipeline, stages_by_name
+from corpusmill.jobs.tools.report import write_report
+from corpusmill.samplegen import crawl as samplegen
 
 log = logging.getLogger("corpusmill")
 

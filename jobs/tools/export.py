@@ -7,10 +7,10 @@ import math
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.core import tableio
-from jobs.core.config import Config, ConfigError
-from jobs.core.session import get_spark
-from jobs.core.stage import Tool
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.stage import Tool
 
 EXPORT_FORMATS = ("jsonl", "parquet")
 SHARD_TEXT_BYTES = 256 << 20       # shards = 0: one shard per this much text

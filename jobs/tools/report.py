@@ -16,11 +16,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.core import tableio
-from jobs.core.config import Config
-from jobs.core.session import get_spark
-from jobs.core.stage import Tool
-from jobs.stages import all_stages
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import Config
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.stage import Tool
+from corpusmill.jobs.stages import all_stages
 
 log = logging.getLogger("corpusmill")
 

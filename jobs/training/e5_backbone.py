@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.core.config import ConfigError, cache_dir
+from corpusmill.jobs.core.config import ConfigError, cache_dir
 
 NAME = "multilingual-e5-small"
 FOLDER = f"{NAME}-q4"

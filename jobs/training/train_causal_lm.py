@@ -23,14 +23,14 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
-from jobs.core import rootlock
-from jobs.core.config import Config, ConfigError
-from jobs.core.session import get_spark
-from jobs.core.stage import Tool
-from jobs.training.train_lm import read_reference_files, read_reference_table
-from samplegen import en as samplegen_en
-from samplegen import zh as samplegen_zh
-from udfs.model_files import is_hub_id
+from corpusmill.jobs.core import rootlock
+from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.stage import Tool
+from corpusmill.jobs.training.train_lm import read_reference_files, read_reference_table
+from corpusmill.samplegen import en as samplegen_en
+from corpusmill.samplegen import zh as samplegen_zh
+from corpusmill.udfs.model_files import is_hub_id
 
 log = logging.getLogger("corpusmill")
 EOS = "<|endoftext|>"
@@ -190,7 +190,7 @@ def build_demo_model(out_dir: str, languages: list[str], t: CausalTrainConfig) -
     if os.path.isfile(os.path.join(out_dir, "config.json")):
         return False
     train_causal_lm(demo_text(languages, t.demo_docs, t.seed), out_dir, t,
-                    source=f"jobs.training.train_causal_lm.demo_text({languages}, n_docs={t.demo_docs}, seed={t.seed})")
+                    source=f"corpusmill.jobs.training.train_causal_lm.demo_text({languages}, n_docs={t.demo_docs}, seed={t.seed})")
     return True
 
 

@@ -25,15 +25,15 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from jobs.core import rootlock, tableio
-from jobs.core.config import Config, ConfigError, default_section
-from jobs.core.session import get_spark
-from jobs.core.stage import Tool, new_run_id
-from jobs.training import e5_backbone
-from schemas import classifier_metrics as cm
-from schemas.base import table as make_table
-from udfs.classifiers import cascade, cheap_model, multihead
-from udfs.classifiers.classify import ClassifierSpec, check_model, clean_text, model_labels, score_column
+from corpusmill.jobs.core import rootlock, tableio
+from corpusmill.jobs.core.config import Config, ConfigError, default_section
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.stage import Tool, new_run_id
+from corpusmill.jobs.training import e5_backbone
+from corpusmill.schemas import classifier_metrics as cm
+from corpusmill.schemas.base import table as make_table
+from corpusmill.udfs.classifiers import cascade, cheap_model, multihead
+from corpusmill.udfs.classifiers.classify import ClassifierSpec, check_model, clean_text, model_labels, score_column
 
 log = logging.getLogger("corpusmill")
 PROGRESS_SECONDS = 30

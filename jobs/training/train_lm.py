@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from jobs.core import rootlock, tableio
-from jobs.core.config import Config, ConfigError, cache_dir
-from jobs.core.session import get_spark
-from jobs.core.stage import Tool
-from samplegen import crawl as samplegen
-from udfs.longctx.perplexity import has_model, normalize_line
+from corpusmill.jobs.core import rootlock, tableio
+from corpusmill.jobs.core.config import Config, ConfigError, cache_dir
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.stage import Tool
+from corpusmill.samplegen import crawl as samplegen
+from corpusmill.udfs.longctx.perplexity import has_model, normalize_line
 
 log = logging.getLogger("corpusmill")
 
@@ -198,7 +198,7 @@ def build_reference_models(out_dir: str, languages: list[str], *, n_sentences: i
         lines = samplegen.reference_text(lang, n_sentences=n_sentences, seed=seed)
         train_language_model(lines, lang, out_dir, vocab_size=vocab_size, order=order, memory=memory,
                              kenlm_bin_dir=kenlm_bin_dir,
-                             source=f"samplegen.reference_text({lang!r}, n_sentences={n_sentences}, seed={seed})")
+                             source=f"corpusmill.samplegen.reference_text({lang!r}, n_sentences={n_sentences}, seed={seed})")
         built.append(lang)
     return built
 

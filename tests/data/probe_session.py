@@ -2,8 +2,8 @@
 import json
 import sys
 
-from jobs.core.session import get_spark
-from jobs.registry import load_config
+from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.registry import load_config
 
 cfg = load_config(None, [f"storage.root={sys.argv[1]}"])
 spark = get_spark(cfg)

@@ -32,11 +32,11 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from udfs.classifiers import cascade, cheap_model
-from udfs.classifiers.encoder_runtime import RUNTIMES, load_encoder
-from udfs.classifiers.multihead import is_multihead, load_heads, read_meta
-from udfs.errors import ConfigError
-from udfs.model_files import hub_offline, in_hub_cache, is_hub_id, is_remote, local_path, ship
+from corpusmill.udfs.classifiers import cascade, cheap_model
+from corpusmill.udfs.classifiers.encoder_runtime import RUNTIMES, load_encoder
+from corpusmill.udfs.classifiers.multihead import is_multihead, load_heads, read_meta
+from corpusmill.udfs.errors import ConfigError
+from corpusmill.udfs.model_files import hub_offline, in_hub_cache, is_hub_id, is_remote, local_path, ship
 
 log = logging.getLogger("corpusmill")
 

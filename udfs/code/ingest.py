@@ -21,8 +21,8 @@ from typing import Iterable, Iterator
 
 import pyarrow as pa
 
-from udfs.code.imports import extract_imports
-from udfs.code.markdown import definitions, summarize
+from corpusmill.udfs.code.imports import extract_imports
+from corpusmill.udfs.code.markdown import definitions, summarize
 
 # ---- languages -------------------------------------------------------------------------------
 # extension -> language name (also the markdown fence tag)

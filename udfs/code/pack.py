@@ -25,9 +25,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from udfs.code import markdown as md
-from udfs.code.imports import RepoIndex, resolve_imports
-from udfs.code.order import order_files
+from corpusmill.udfs.code import markdown as md
+from corpusmill.udfs.code.imports import RepoIndex, resolve_imports
+from corpusmill.udfs.code.order import order_files
 
 REGEX_TOKENIZER = "regex"
 _REGEX = re.compile(r"\w+|[^\w\s]|\s+")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from udfs.dedup import minhash as mh
+from corpusmill.udfs.dedup import minhash as mh
 
 _SYL = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "pe", "da", "gu", "ze", "bo", "fi", "ha", "ju",
         "qua", "rix", "tor", "wen", "yl", "ost", "ank", "em"]

@@ -29,8 +29,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
-from udfs.dedup import minhash as mh
-from udfs.errors import ConfigError
+from corpusmill.udfs.dedup import minhash as mh
+from corpusmill.udfs.errors import ConfigError
 
 log = logging.getLogger("corpusmill")
 

@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from udfs.format.langid import bad_char_ratio, clean_text
+from corpusmill.udfs.format.langid import bad_char_ratio, clean_text
 
 log = logging.getLogger("corpusmill")
 

@@ -25,10 +25,10 @@ import os
 import threading
 from dataclasses import dataclass, replace
 
-from udfs.classifiers.classify import DEVICES, PRECISIONS, _set_threads, resolve_device, resolve_precision
-from udfs.errors import ConfigError
-from udfs.longctx.coherence import ChunkScore, CoherenceResult
-from udfs.model_files import is_hub_id, is_remote, local_path
+from corpusmill.udfs.classifiers.classify import DEVICES, PRECISIONS, _set_threads, resolve_device, resolve_precision
+from corpusmill.udfs.errors import ConfigError
+from corpusmill.udfs.longctx.coherence import ChunkScore, CoherenceResult
+from corpusmill.udfs.model_files import is_hub_id, is_remote, local_path
 
 log = logging.getLogger("corpusmill")
 

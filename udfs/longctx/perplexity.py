@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from udfs.model_files import local_path
+from corpusmill.udfs.model_files import local_path
 
 # ---- CCNet normalization -------------------------------------------------------------------------
 _UNICODE_PUNCT = {

@@ -12,9 +12,9 @@ import re
 import statistics
 from dataclasses import asdict, dataclass
 
-from udfs.longctx import coherence, perplexity
-from udfs.longctx.causal_lm import get_scorer
-from udfs.longctx.perplexity import iter_lines
+from corpusmill.udfs.longctx import coherence, perplexity
+from corpusmill.udfs.longctx.causal_lm import get_scorer
+from corpusmill.udfs.longctx.perplexity import iter_lines
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff"
 WORD_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
-from udfs.rules import text_units
+from corpusmill.udfs.rules import text_units
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from udfs.rules import text_units
-from udfs.rules.base import Family, Profile, Units
+from corpusmill.udfs.rules import text_units
+from corpusmill.udfs.rules.base import Family, Profile, Units
 
 # (name, kind, what it holds); kind: long | double | bool
 SIGNALS: list[tuple[str, str, str]] = [

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from udfs.rules import text_units
-from udfs.rules.base import Family, Profile, Units, find_duplicates, ratio
+from corpusmill.udfs.rules import text_units
+from corpusmill.udfs.rules.base import Family, Profile, Units, find_duplicates, ratio
 
 # (name, kind, what it holds); kind: long | double | bool
 SIGNALS: list[tuple[str, str, str]] = [

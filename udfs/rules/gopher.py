@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from udfs.rules import text_units
-from udfs.rules.base import Family, Profile, Units, find_duplicates, ratio
-from udfs.rules.stopwords import stop_words_for
+from corpusmill.udfs.rules import text_units
+from corpusmill.udfs.rules.base import Family, Profile, Units, find_duplicates, ratio
+from corpusmill.udfs.rules.stopwords import stop_words_for
 
 # (name, kind, what it holds); kind: long | double | bool
 SIGNALS: list[tuple[str, str, str]] = [

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from udfs.rules.base import Family, Units, ratio
+from corpusmill.udfs.rules.base import Family, Units, ratio
 
 # (name, kind, what it holds); kind: long | double | bool
 SIGNALS: list[tuple[str, str, str]] = [

@@ -11,8 +11,8 @@ from typing import Any, Iterator
 
 import pyarrow as pa
 
-from udfs.rules import c4, fineweb, gopher, internlm
-from udfs.rules.base import Family, Profile, units
+from corpusmill.udfs.rules import c4, fineweb, gopher, internlm
+from corpusmill.udfs.rules.base import Family, Profile, units
 
 # (name, kind, what it holds); kind: long | double | bool. The table schema is built from this list.
 SIGNALS: list[tuple[str, str, str]] = [

@@ -61,7 +61,7 @@ def _load_exceptions() -> dict[str, tuple[str, ...]]:
     The exceptions of spaCy's English tokenizer (MIT, see ``data/LICENSE-spacy.txt``) that its affix
     rules would not reproduce; one ``chunk<TAB>token token ...`` line each in the package data file.
     """
-    text = files("udfs.rules").joinpath(_EXCEPTIONS_FILE).read_text(encoding="utf-8")
+    text = files("corpusmill.udfs.rules").joinpath(_EXCEPTIONS_FILE).read_text(encoding="utf-8")
     return {chunk: tuple(toks.split(" "))
             for chunk, _, toks in (line.partition("\t") for line in text.strip("\n").split("\n"))}
 

@@ -1,0 +1,6 @@
+"""`python -m corpusmill`: the `corpusmill` command."""
+import sys
+
+from corpusmill.jobs.cli import main
+
+sys.exit(main())
