@@ -1,4 +1,4 @@
-"""Stage `format`: WARC/ARC files and JSONL/Parquet text sources -> the `documents` table.
+"""Stage `format`: WARC/ARC files, Common Crawl WET/WAT files and JSONL/Parquet text -> `documents`.
 
 Distributed by file: the driver only lists files (and cuts big record-gzipped WARCs into byte
 ranges); each Spark task opens its file in the Python worker and streams it record by record
@@ -8,15 +8,22 @@ ranges); each Spark task opens its file in the Python worker and streams it reco
 Every input record becomes one row of an intermediate outcome set: accepted documents go to
 `documents`, everything else to `rejected` with a reason. How records are counted (rows_in):
   * every WARC/ARC record read, of every type: warcinfo, request, metadata, revisit ... are
-    rejected as `not_response` (detail = the record type), so the books always add up;
+    rejected as `not_response` (detail = the record type; WAT metadata: "metadata (WAT)"), so the
+    books always add up;
   * every non-blank JSONL line / Parquet row of a text source;
   * one extra row per file-level failure: `read_error` (corrupt or truncated file, not a WARC;
     its good records are kept) or `empty_file`.
 So rows_in == rows_out + rows_rejected holds for every run.
 
+WET `conversion` records (text/plain) become documents without extraction (udfs/format/wet.py):
+their doc_id is built from WARC-Refers-To, the id of the response they were made from, so a page
+gets the same doc_id from the WET as from the WARC of the same crawl. When one run reads both, the
+documents table keeps one row per doc_id (the response's Trafilatura text over the WET text) and
+rejects the other as `duplicate_record` (detail = the kept record).
+
 Reject reasons: not_response, http_status (non-2xx), non_html, html_too_large, truncated_record,
 undecodable, extraction_timeout, parse_error, empty_extraction, too_short, read_error,
-empty_file, empty_text (text sources).
+empty_file, empty_text (text sources, WET), text_too_large (WET), duplicate_record.
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ from corpusmill.udfs.format import warc as W
 from corpusmill.udfs.format.extract import ExtractionTimeout, ExtractOptions, html_to_document, is_html_type
 from corpusmill.udfs.format.langid import clean_text, detect_language
 from corpusmill.udfs.format.urls import doc_id, host_of, registered_domain
+from corpusmill.udfs.format.wet import is_wat_record, is_wet_text, source_record_id, text_to_document
 
 log = logging.getLogger("corpusmill")
 
@@ -80,7 +88,7 @@ class InputTextConfig:
     fields: dict[str, str]       # our name -> source field
 
 
-# --input files with these endings are text sources; anything else is read as WARC/ARC
+# --input files with these endings are text sources; anything else is read as WARC/ARC (WET and WAT too)
 TEXT_SUFFIXES = ((".jsonl.gz", "jsonl"), (".jsonl", "jsonl"), (".parquet", "parquet"))
 
 
@@ -144,13 +152,14 @@ def outcome_arrow_schema():
         ("text", pa.string()), ("text_bytes", pa.int64()), ("language", pa.string()),
         ("language_pct", pa.float32()), ("language_reliable", pa.bool_()), ("source_file", pa.string()),
         ("source_record", pa.string()), ("reason", pa.string()), ("detail", pa.string()),
+        ("record_type", pa.string()),
     ])
 
 
 OUTCOME_DDL = ("doc_id string, dump string, source_type string, url string, host string, domain string, "
                "fetch_us bigint, title string, text string, text_bytes bigint, language string, "
                "language_pct float, language_reliable boolean, source_file string, source_record string, "
-               "reason string, detail string")
+               "reason string, detail string, record_type string")   # record_type: WARC-Type, null for text
 
 
 @dataclass
@@ -280,16 +289,26 @@ def warc_rows(path: str, content: bytes | None, start: int, end: int, opts: Work
             dump = opts.dump_id or file_dump or path_dump or "unknown"
             url = item.url
             host = host_of(url)
-            row = _row(doc_id=doc_id("web", dump, url, item.record_id or f"{base}@{item.offset}"), dump=dump,
+            wet = is_wet_text(item.rec_type, item.record_content_type)
+            rid = source_record_id(item.record_id, item.refers_to) if wet else item.record_id
+            row = _row(doc_id=doc_id("web", dump, url, rid or f"{base}@{item.offset}"), dump=dump,
                        source_type="web", url=url, host=host, domain=None, fetch_us=_micros(item.date), title=None,
                        text=None, text_bytes=None, language=None, language_pct=None, language_reliable=None,
-                       source_file=path, source_record=None if item.offset is None else str(item.offset))
+                       source_file=path, source_record=None if item.offset is None else str(item.offset),
+                       record_type=item.rec_type)
             try:
                 if item.rec_type not in ("response", "resource", "conversion"):
-                    row.update(reason="not_response", detail=item.rec_type)
+                    wat = is_wat_record(item.rec_type, item.record_content_type, path)
+                    row.update(reason="not_response", detail=f"{item.rec_type} (WAT)" if wat else item.rec_type)
                 elif item.truncated:   # first: a cut record may have lost its headers too
                     row.update(reason="truncated_record",
                                detail=f"{len(item.body or b'')} of {item.body_length} bytes in the file")
+                elif wet:              # already text: no HTTP status, no extraction
+                    res = text_to_document(item.body or b"", item.too_large, xopts)
+                    if res.reason:
+                        row.update(reason=res.reason, detail=res.detail)
+                    else:
+                        row = _with_text(row, res.text)
                 elif item.http_status is not None and not 200 <= item.http_status < 300:
                     row.update(reason="http_status", detail=str(item.http_status))
                 elif not is_html_type(item.content_type, item.body or b""):
@@ -559,6 +578,31 @@ def _delete(spark, path: str) -> None:
     p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(p, True)
 
 
+def split_repeated_ids(accepted):
+    """(one row per doc_id, the rest as `duplicate_record` rejects) of the accepted outcome rows.
+
+    A page read from both the WARC (response) and the WET (conversion) of a crawl has one doc_id; the
+    response's own extraction is kept, then the first by file and offset. Only doc_ids that occur more
+    than once go through the window, so a WET-only run shuffles ids, not texts.
+    """
+    from pyspark.sql import Window, functions as F
+
+    repeated = accepted.groupBy("doc_id").count().where("count > 1").select("doc_id")
+    clash = accepted.join(repeated, "doc_id", "left_semi")
+    order = Window.partitionBy("doc_id").orderBy(
+        (F.col("record_type") == "conversion").asc_nulls_last(), "source_file",
+        F.col("source_record").cast("long").asc_nulls_last(), "source_record")
+    ranked = (clash.withColumn("_rank", F.row_number().over(order))
+              .withColumn("_kept", F.first(F.concat_ws(" @ ", "source_file", "source_record")).over(order)))
+    kept = accepted.join(repeated, "doc_id", "left_anti").unionByName(
+        ranked.where("_rank = 1").drop("_rank", "_kept"))
+    dups = (ranked.where("_rank > 1")
+            .withColumn("reason", F.lit("duplicate_record"))
+            .withColumn("detail", F.concat(F.lit("same doc_id as the record kept: "), F.col("_kept")))
+            .drop("_rank", "_kept"))
+    return kept, dups
+
+
 def run(spark, config: Config, *, force: bool = False, inputs: list[str] | None = None,
         run_id: str | None = None) -> StageResult:
     """Format the configured (or given) inputs into `documents`; rejects into `rejected`."""
@@ -574,13 +618,19 @@ def run(spark, config: Config, *, force: bool = False, inputs: list[str] | None 
         outcomes_frame(spark, config, tasks, inputs).write.mode("overwrite").parquet(staging)
         try:
             out = spark.read.parquet(staging)
-            rows_in = out.count()
-            docs = (out.where(F.col("reason").isNull())
-                    .withColumn("fetch_date", F.timestamp_micros("fetch_us"))
+            # one pass for the input count and whether any WET text was accepted (only then can ids repeat)
+            tally = out.agg(F.count(F.lit(1)).alias("n"), F.count(F.when(
+                F.col("reason").isNull() & (F.col("record_type") == "conversion"), 1)).alias("wet")).first()
+            rows_in = tally["n"]
+            accepted, rejected = out.where(F.col("reason").isNull()), out.where(F.col("reason").isNotNull())
+            if tally["wet"]:
+                accepted, dups = split_repeated_ids(accepted)
+                rejected = rejected.unionByName(dups)
+            docs = (accepted.withColumn("fetch_date", F.timestamp_micros("fetch_us"))
                     .select(*documents_schema.TABLE.column_names))
             version = ctx.write_output(documents_schema.TABLE, docs)
             rows_out = ctx.rows_written("documents")
-            n_rej = ctx.write_rejected(out.where(F.col("reason").isNotNull()).select(*REJECT_COLUMNS))
+            n_rej = ctx.write_rejected(rejected.select(*REJECT_COLUMNS))
         finally:
             _delete(spark, staging)
         if rows_in != rows_out + n_rej:
@@ -594,7 +644,7 @@ def run(spark, config: Config, *, force: bool = False, inputs: list[str] | None 
 STAGE = Stage(
     name="format",
     order=10,
-    summary="WARC/ARC responses and JSONL/Parquet text -> main text, language, ids",
+    summary="WARC/ARC responses, WET texts and JSONL/Parquet text -> main text, language, ids",
     section=FormatConfig,
     run=run,
     inputs=("files",),

@@ -3,7 +3,9 @@
 `iter_warc` yields one `WarcItem` per record with what the format stage needs (type, URL, date, id,
 HTTP status and content type, the decoded HTTP body up to a size cap, whether the record is
 truncated). Read errors propagate as `WarcReadError` carrying the offset reached, so the caller keeps
-every record read before the failure and records the failure itself.
+every record read before the failure and records the failure itself. Common Crawl WET files
+(`conversion` records: the page's text as text/plain, WARC-Refers-To naming the response it came
+from) and WAT files (`metadata` records, JSON) are WARC files too and come through the same readers.
 
 Why FastWARC first: it is several times faster than warcio and also reads non-record-chunked gzip
 WARCs that warcio refuses. It cannot read ARC files, so a file FastWARC rejects before its first
@@ -44,6 +46,8 @@ class WarcItem:
     too_large: bool = False
     truncated: bool = False           # fewer bytes in the file than the record declares
     fields: dict | None = None        # warcinfo fields (isPartOf, ...)
+    refers_to: str | None = None      # WARC-Refers-To: the response record a WET conversion / WAT metadata is made from
+    record_content_type: str | None = None   # the record's Content-Type (WET: text/plain, WAT: application/json)
 
 
 # ---- dump id ----------------------------------------------------------------------------------
@@ -160,13 +164,15 @@ def _iter_fastwarc(stream: BinaryIO, cap: int) -> Iterator[WarcItem]:
         rec_type = str(r.record_type).rsplit(".", 1)[-1]
         h = r.headers
         item = WarcItem(offset=r.stream_pos, rec_type=rec_type, record_id=h.get("WARC-Record-ID"),
-                        url=(h.get("WARC-Target-URI") or "").strip("<> ") or None, date=h.get("WARC-Date"))
+                        url=(h.get("WARC-Target-URI") or "").strip("<> ") or None, date=h.get("WARC-Date"),
+                        refers_to=h.get("WARC-Refers-To"), record_content_type=h.get("Content-Type"))
         if rec_type == "warcinfo":
             item.fields = parse_warc_fields(r.reader.read(1 << 20))
         elif rec_type in _CONTENT_TYPES:
             block_len = r.content_length
             head = r.reader.read(min(MAX_HTTP_HEADER, cap + 1))
-            parsed = parse_http_head(head) if r.is_http or head.startswith(b"HTTP/") else None
+            parsed = (parse_http_head(head) if rec_type != "conversion" and (r.is_http or head.startswith(b"HTTP/"))
+                      else None)    # a conversion (WET) block is the text itself, never HTTP
             if parsed is not None:
                 item.http_status, hh, hlen = parsed
                 item.content_type = hh.get("content-type")
@@ -192,11 +198,13 @@ def _iter_warcio(stream: BinaryIO, cap: int) -> Iterator[WarcItem]:
     for r in it:
         h = r.rec_headers
         item = WarcItem(offset=None, rec_type=r.rec_type, record_id=h.get_header("WARC-Record-ID"),
-                        url=(h.get_header("WARC-Target-URI") or "").strip("<> ") or None, date=h.get_header("WARC-Date"))
+                        url=(h.get_header("WARC-Target-URI") or "").strip("<> ") or None,
+                        date=h.get_header("WARC-Date"), refers_to=h.get_header("WARC-Refers-To"),
+                        record_content_type=h.get_header("Content-Type"))
         if r.rec_type == "warcinfo":
             item.fields = parse_warc_fields(r.raw_stream.read(1 << 20))
         elif r.rec_type in _CONTENT_TYPES:
-            hh = r.http_headers
+            hh = r.http_headers if r.rec_type != "conversion" else None
             if hh is not None and hh.protocol.upper().startswith("HTTP"):
                 try:
                     item.http_status = int(hh.get_statuscode())
