@@ -83,6 +83,21 @@ def test_missing_delta_jars(tmp_path):
         assert "Traceback" not in p.stderr
 
 
+def test_s3a_root_without_the_hadoop_aws_jar(tmp_path):
+    from corpusmill.jobs.core.session import jars_dir
+    from corpusmill.jobs.registry import load_config
+
+    delta_only = tmp_path / "jars"
+    delta_only.mkdir()
+    for jar in jars_dir(load_config()).glob("delta-*.jar"):
+        (delta_only / jar.name).symlink_to(jar)
+    p = _cli("tables", "--set", "storage.root=s3a://bucket/store", "--set", f"spark.jars_dir={delta_only}")
+    assert p.returncode == 2, p.stderr[-2000:]
+    assert p.stderr.strip().splitlines()[-1] == (f"corpusmill: missing jars: storage.root is on s3a:// but no hadoop-aws jar is in "
+                                f"{delta_only}: run `bash scripts/setup.sh` again (it resolves hadoop-aws and the AWS "
+                                f"SDK v2 modules from jars/pom.xml), or set CORPUSMILL_JARS")
+
+
 def test_unknown_stage_fails_before_spark(tmp_path):
     root = tmp_path / "store"
     p = _cli("run", *_base(root), "--stages", "format,bogus")

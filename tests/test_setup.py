@@ -61,4 +61,5 @@ def test_delta_jars_resolve_into_an_empty_maven_repository(tmp_path):
     names = sorted(f.name for f in jars.glob("*.jar"))
     assert any(n.startswith("delta-spark_4.2_2.13-") for n in names), names
     assert any(n.startswith("delta-storage-") for n in names), names
+    assert any(n.startswith("hadoop-aws-") for n in names) and "s3-2.35.4.jar" in names, names   # s3a://
     assert (tmp_path / "m2").is_dir()          # resolved into the empty repository, not a warm one

@@ -43,6 +43,11 @@ def local_jars(config: Config) -> list[str]:
             f"Delta jars not found in {jars_dir(config)}: run `bash scripts/setup.sh` (resolves them with "
             f"mvn from jars/pom.xml), set CORPUSMILL_JARS, or use spark-submit --packages {DELTA_PACKAGES}"
         )
+    if config.path("").startswith("s3a://") and not any("hadoop-aws" in os.path.basename(j) for j in jars):
+        raise MissingJarsError(
+            f"storage.root is on s3a:// but no hadoop-aws jar is in {jars_dir(config)}: run `bash scripts/setup.sh` "
+            f"again (it resolves hadoop-aws and the AWS SDK v2 modules from jars/pom.xml), or set CORPUSMILL_JARS"
+        )
     return jars
 
 
