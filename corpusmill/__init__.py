@@ -11,6 +11,7 @@ The Python API (the notebooks use it):
     config = corpusmill.load_config("my.yaml", ["spark.master=local[4]"])
     spark = corpusmill.spark_session(config)
     results = corpusmill.run(config, stages=["format", "rules"], inputs=["crawl/*.warc.gz"])
+    corpusmill.tables(config)                      # ['documents', 'rejected', 'pretrain', ...]
     df = corpusmill.read_table(config, "pretrain")
     corpusmill.sql(config, "SELECT lang, count(*) FROM pretrain GROUP BY lang").show()
 """
@@ -24,7 +25,7 @@ if not (_HERE / "jobs").is_dir() and (_CHECKOUT / "jobs" / "__init__.py").is_fil
         and (_CHECKOUT / "pyproject.toml").is_file():
     __path__.append(str(_CHECKOUT))    # noqa: F821 - a source checkout: corpusmill.jobs is ./jobs
 
-__all__ = ["load_config", "spark_session", "run", "read_table", "sql", "stages"]
+__all__ = ["load_config", "spark_session", "stages", "run", "tables", "read_table", "sql"]
 
 
 def load_config(path: str | None = None, overrides: list[str] | None = None):
@@ -53,6 +54,12 @@ def run(config, stages: list[str] | None = None, *, inputs: list[str] | None = N
     from corpusmill.jobs.pipeline import preflight, run_pipeline
     preflight(config, stages)
     return run_pipeline(spark or spark_session(config), config, stages, inputs=inputs, force=force)
+
+
+def tables(config, spark=None) -> list[str]:
+    """The pipeline tables that exist, each made available to `sql` by its name."""
+    from corpusmill.jobs.core.tableio import register_views
+    return register_views(spark or spark_session(config), config)
 
 
 def read_table(config, name: str, version: int | None = None, spark=None):

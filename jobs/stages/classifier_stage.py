@@ -15,6 +15,7 @@ from corpusmill.jobs.core.stage import Counts, StageRun, fingerprint
 from corpusmill.jobs.training.train_classifier import TrainSettings, train_heads
 from corpusmill.samplegen import crawl as samplegen
 from corpusmill.udfs.classifiers.classify import ClassifierSpec, cascade_note, check_model, model_labels
+from corpusmill.udfs.ml_extra import require
 from corpusmill.udfs.model_files import in_hub_cache, is_hub_id
 
 log = logging.getLogger("corpusmill")
@@ -37,7 +38,11 @@ def resolve_model(config: Config, model: str) -> str:
 
 
 def checked_spec(config: Config, spec: ClassifierSpec, label: str, key: str, label_key: str) -> ClassifierSpec:
-    """The spec with its model path resolved, after checking the model exists and has `label`."""
+    """The spec with its model path resolved, after checking the model exists and has `label`; a
+    classifier turned off (`model: none`) is returned as it is."""
+    if spec.off:
+        return spec
+    require(f"{key} (a classifier; `{key}.model: none` turns it off)")
     resolved = replace(spec, model=resolve_model(config, spec.model))
     check_model(resolved, f"{key}.model")
     if os.path.isdir(resolved.model):

@@ -42,6 +42,7 @@ from corpusmill.schemas import code_samples as samples_schema
 from corpusmill.udfs.code import ingest, pack
 from corpusmill.udfs.code import markdown as md
 from corpusmill.udfs.dedup.lsh import MinHashParams, near_duplicate_clusters
+from corpusmill.udfs.ml_extra import require
 
 log = logging.getLogger("corpusmill")
 
@@ -305,6 +306,7 @@ def resolve_tokenizer(spark: SparkSession, config: Config, kept: DataFrame | Non
                     raise ConfigError(f"code.tokenizer: {cand} has no tokenizer.json (a fast Hugging Face tokenizer)")
                 break
         if spec is None:
+            require(f"code.tokenizer {t!r} (a hub id; a path to a tokenizer.json needs no ML extra)", ("transformers",))
             try:
                 from transformers import AutoTokenizer
 

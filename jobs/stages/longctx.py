@@ -32,6 +32,7 @@ from corpusmill.schemas import longctx_signals as signals_schema
 from corpusmill.udfs.longctx.causal_lm import CausalLMSpec, check_model, resolved
 from corpusmill.udfs.longctx.perplexity import has_model, model_paths
 from corpusmill.udfs.longctx.stats import SignalParams, signals_mapper
+from corpusmill.udfs.ml_extra import require
 from corpusmill.udfs.model_files import is_remote, ship
 
 log = logging.getLogger("corpusmill")
@@ -130,6 +131,8 @@ def check_models(config: Config, spark: SparkSession | None = None) -> str:
     (s3a://, hdfs://) are shipped to every node first, so without a session they are checked later."""
     d = models_dir(config)
     causal = causal_spec(config) if config.longctx.coherence.scorer == "causal_lm" else None
+    if causal is not None:
+        require("longctx.coherence.scorer: causal_lm (kenlm_cache needs no ML extra)")
     if spark is None and (is_remote(d) or (causal and is_remote(causal.model))):
         return d
     for remote in [m for m in (d, causal.model if causal else "") if is_remote(m)]:

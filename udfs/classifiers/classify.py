@@ -51,6 +51,9 @@ GROUP_DOCS = 1024   # documents tokenized, length-sorted and scored together (bo
 HEAD_SHARE = 0.25   # head_tail: 1/4 of the window from the start, 3/4 from the end (Sun et al. 2019)
 
 
+MODEL_OFF = "none"
+
+
 @dataclass
 class ClassifierSpec:
     """What to run and how: a model (local directory or hub id) and its inference settings.
@@ -58,7 +61,7 @@ class ClassifierSpec:
     Also a config section (safety.toxicity, quality.fluency, ...): its values are checked here, at
     construction, and its errors name no key; the config loader puts them under the section's key."""
 
-    model: str
+    model: str                      # model dir or hub id; "none" turns the classifier off (no torch needed)
     head: str                       # head of a multi-head model ("": the model's only head)
     strategy: str                   # head | head_tail | chunk_mean | chunk_max (per-label max: no sum to 1)
     max_length: int                 # tokens per model input, special tokens included
@@ -71,6 +74,11 @@ class ClassifierSpec:
     runtime: str                    # auto | torch | int8 | onnx: how a multi-head model's encoder runs on the CPU
     cascade: bool                   # the first-pass model decides outside its band (when the model has one)
     band: list[float]               # [lo, hi] replacing the band stored with the model; [] = the model's own
+
+    @property
+    def off(self) -> bool:
+        """`model: none`: no scores (null probabilities, decided by "off"), so no reason fires."""
+        return self.model.strip().lower() == MODEL_OFF
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -671,6 +679,11 @@ def score_targets(df, text_col: str, targets: list[Target], *, what: str = "clas
 
     groups: dict[tuple, list[Target]] = {}
     for t in targets:
+        if t.spec.off:
+            df = df.select("*", *[F.lit(None).cast(DoubleType()).alias(c)
+                                  for c in (t.column, t.column + "_cheap", t.column + "_bert")],
+                           F.lit("off").alias(t.decided_col))
+            continue
         groups.setdefault(_pass_key(t.spec), []).append(t)
     for n, group in enumerate(groups.values()):
         spec = _prepared(df, group[0].spec)
