@@ -15,7 +15,7 @@ from corpusmill.jobs.core.console import fail, pop_global_flags, print_funnel, p
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.core.tableio import list_tables, read_table, register_views, table_version
 from corpusmill.jobs.pipeline import preflight, run_pipeline, stages_by_name
-from corpusmill.jobs.registry import all_tools, load_config, split_inputs
+from corpusmill.jobs.registry import add_config_arguments, add_global_flags, all_tools, load_config, split_inputs
 
 log = logging.getLogger("corpusmill")
 
@@ -23,9 +23,9 @@ SQL_TABLE_ROWS = 1000      # rows `corpusmill sql` prints as a text table withou
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--conf", help="YAML config (default: conf/default.yaml)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override one config value (repeatable)")
+    """What every verb takes: --conf, --set, and the global flags (listed in its help too)."""
+    add_config_arguments(p)
+    add_global_flags(p)
 
 
 def split_stages(value: str | None) -> list[str] | None:
@@ -105,10 +105,18 @@ def cmd_build_archive(args, config) -> int:
 
 
 def _version() -> str:
+    """The installed package's version, else the checkout's pyproject.toml version."""
     try:
         return version("corpusmill")
-    except PackageNotFoundError:    # running from a checkout or a zip, not installed
-        return "unknown (not installed)"
+    except PackageNotFoundError:    # running from a checkout (or a zip of one), not installed
+        pass
+    try:
+        import tomllib
+
+        with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, KeyError, ValueError):
+        return "unknown (not installed, no pyproject.toml)"
 
 
 def _run_help() -> str:
@@ -118,10 +126,26 @@ def _run_help() -> str:
     return "\n".join(lines)
 
 
+DESCRIPTION = """Clean web crawls and text into a pretraining corpus, in Spark, stage by stage.
+
+  corpusmill demo                      sample data through every stage
+  corpusmill run --input 'crawl/*.warc.gz'
+  corpusmill sql "SELECT * FROM runs"  any table by name"""
+
+EPILOG = """-v / -q work in any position (before or after COMMAND). Long work prints progress lines
+(done / total, rate, time left) every 10 s on a terminal, every 60 s in a log; the Spark UI address
+is printed when Spark starts. `corpusmill COMMAND --help` describes each command."""
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `corpusmill` argument parser (tool verbs parse their own arguments)."""
-    ap = argparse.ArgumentParser(prog="corpusmill", description=__doc__)
-    ap.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks (any position)")
+    ap = argparse.ArgumentParser(prog="corpusmill", description=DESCRIPTION, epilog=EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_global_flags(ap)
     ap.add_argument("--version", action="version", version=f"corpusmill {_version()}")
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     p = sub.add_parser("run", help="run stages in pipeline order (skips stages already done)",
@@ -135,33 +159,38 @@ def build_parser() -> argparse.ArgumentParser:
                         "WARC/ARC(.gz), or .jsonl / .jsonl.gz / .parquet text (read with format.input_text)")
     p.add_argument("--force", action="store_true", help="re-run stages even if done")
     p.set_defaults(fn=cmd_run)
-    p = sub.add_parser("sql", help="run Spark SQL with every pipeline table available by name")
+    p = sub.add_parser("sql", help="run Spark SQL with every pipeline table available by name",
+                       description="Run one Spark SQL query; every pipeline table is there by name (documents, "
+                                   "clean, pretrain, runs, rejected, ...). Prints a text table, or JSON lines with --json.")
     _config_args(p)
-    p.add_argument("query")
+    p.add_argument("query", help='the query, quoted: "SELECT stage, count(*) FROM rejected GROUP BY stage"')
     p.add_argument("--json", action="store_true", help="print JSON lines, streaming every row (unless --limit)")
     p.add_argument("--limit", type=int, default=None,
                    help=f"at most this many rows (default: all with --json, {SQL_TABLE_ROWS:,} in the text table; "
                         f"a cut result says so on stderr)")
     p.set_defaults(fn=cmd_sql)
-    p = sub.add_parser("tables", help="list tables with row counts and Delta versions")
+    p = sub.add_parser("tables", help="list tables with row counts and Delta versions",
+                       description="List the tables under the storage root: rows, Delta version, path.")
     _config_args(p)
     p.set_defaults(fn=cmd_tables)
-    p = sub.add_parser("build-archive", help="zip the code for spark-submit --py-files")
+    p = sub.add_parser("build-archive", help="zip the code for spark-submit --py-files",
+                       description="Zip the corpusmill package (code, conf/default.yaml) for spark-submit --py-files; "
+                                   "prints the zip's path.")
     _config_args(p)
-    p.add_argument("--out", default="dist/corpusmill.zip")
+    p.add_argument("--out", default="dist/corpusmill.zip", help="zip to write (default: dist/corpusmill.zip)")
     p.set_defaults(fn=cmd_build_archive)
     for tool in all_tools():
-        p = sub.add_parser(tool.name, help=tool.summary, description=tool.summary)
+        p = sub.add_parser(tool.name, help=tool.summary, description=_sentence(tool.summary))
         _config_args(p)
         tool.add_arguments(p)
-        p.set_defaults(fn=tool.run)
+        p.set_defaults(fn=tool.call)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv, verbose = pop_global_flags(list(sys.argv[1:] if argv is None else argv))
+    argv, verbose, quiet = pop_global_flags(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
-    setup_logging(verbose)
+    setup_logging(verbose, quiet)
     config = None
     try:
         config = load_config(args.conf, args.set)

@@ -53,17 +53,34 @@ def load_config(path: str | None = None, overrides: list[str] | None = None) -> 
     return config_mod.load(path, overrides, section_types())
 
 
+def add_config_arguments(ap: argparse.ArgumentParser) -> None:
+    """`--conf` and `--set`, which every verb and stage entry point takes."""
+    ap.add_argument("--conf", metavar="FILE",
+                    help="YAML config read over conf/default.yaml (keys it leaves out keep their defaults)")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override one config value, after --conf (repeatable), e.g. --set storage.root=/data/cm")
+
+
+def add_global_flags(ap: argparse.ArgumentParser) -> None:
+    """`-v` / `-q`, listed in every help; taken out of argv before parsing (console.pop_global_flags), so
+    they work in any position."""
+    ap.add_argument("-v", "--verbose", action="store_true", help="debug logging and full tracebacks (any position)")
+    ap.add_argument("-q", "--quiet", action="store_true",
+                    help="log warnings and errors only: no progress lines on stderr (any position)")
+
+
 def stage_main(stage: str, argv: list[str] | None = None) -> int:
     """Entry point of `spark-submit jobs/stages/<stage>.py --conf FILE [--set k=v] [--input P ...] [--force]`."""
-    argv, verbose = pop_global_flags(list(sys.argv[1:] if argv is None else argv))
-    ap = argparse.ArgumentParser(prog=f"jobs/stages/{stage}.py")
-    ap.add_argument("--conf", help="YAML config (default: conf/default.yaml)")
-    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                    help="override one config value (repeatable)")
+    argv, verbose, quiet = pop_global_flags(list(sys.argv[1:] if argv is None else argv))
+    ap = argparse.ArgumentParser(prog=f"jobs/stages/{stage}.py",
+                                 description=f"Run the {stage} stage (spark-submit entry point; skipped when done "
+                                             f"for the same inputs and config).")
+    add_config_arguments(ap)
+    add_global_flags(ap)
     ap.add_argument("--input", nargs="+", metavar="PATH", help="input paths/globs (several, or comma-separated)")
     ap.add_argument("--force", action="store_true", help="re-run even if done for the same inputs and config")
     args = ap.parse_args(argv)
-    setup_logging(verbose)
+    setup_logging(verbose, quiet)
     config = None
     try:
         config = load_config(args.conf, args.set)

@@ -104,11 +104,65 @@ def test_sql_in_a_new_folder_with_the_embedded_catalog(tmp_path):
 
 
 def test_global_flags_in_any_position():
-    for args in (["-v", "export", "--help"], ["export", "--help", "-v"], ["-v", "run", "--help"]):
+    for args in (["-v", "export", "--help"], ["export", "--help", "-v"], ["-v", "run", "--help"],
+                 ["-q", "borderline", "--help"], ["borderline", "-q", "--help", "-v"]):
         p = _cli(*args)
-        assert p.returncode == 0 and "usage:" in p.stdout, (args, p.stderr[-2000:])
+        assert p.returncode == 0 and p.stdout.startswith(f"usage: corpusmill {args[1 if args[0][0] == '-' else 0]} "), \
+            (args, p.stdout[:300], p.stderr[-2000:])
+    assert cli.pop_global_flags(["-v", "sql", "-q", "SELECT 1"]) == (["sql", "SELECT 1"], True, False)
+    assert cli.pop_global_flags(["-q", "tables"]) == (["tables"], False, True)
+    assert cli.pop_global_flags(["sql", "--", "-v"]) == (["sql", "--", "-v"], False, False)   # after --: an argument
+
+
+def test_version_is_the_projects():
+    import tomllib
+
+    want = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     p = _cli("--version")
-    assert p.returncode == 0 and p.stdout.startswith("corpusmill ")
+    assert p.returncode == 0 and p.stdout.strip() == f"corpusmill {want}", p.stdout
+
+
+def _verbs() -> dict:
+    import argparse
+
+    ap = cli.build_parser()
+    return next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def test_every_verb_and_option_has_help(capsys):
+    """Walks the real parser (built-in verbs and every tool record's arguments): each verb has a
+    description, each argument a help text, and `corpusmill VERB --help` exits 0 naming the verb."""
+    import argparse
+
+    verbs = _verbs()
+    assert {"run", "sql", "tables", "build-archive", "demo", "report", "export", "borderline", "classify",
+            "train-classifier", "train-lm", "train-causal-lm"} <= set(verbs)
+    for parser in [cli.build_parser(), *verbs.values()]:
+        assert parser.description, parser.prog
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            assert action.help and action.help != argparse.SUPPRESS, (parser.prog, action.option_strings or action.dest)
+    for name in verbs:
+        assert verbs[name].prog == f"corpusmill {name}"
+        with pytest.raises(SystemExit) as e:
+            cli.main([name, "--help"])
+        out = capsys.readouterr().out
+        assert e.value.code == 0 and out.startswith(f"usage: corpusmill {name} ") and "--set SECTION.KEY=VALUE" in out
+        assert "  -v, --verbose" in out and "  -q, --quiet" in out
+
+
+def test_run_help_lists_the_stages_in_order():
+    from corpusmill.jobs.pipeline import stages_by_name
+
+    p = _cli("run", "--help")
+    assert p.returncode == 0, p.stderr[-2000:]
+    lines = p.stdout.split("stages, in order")[1].splitlines()[1:]
+    listed = [ln.split()[0] for ln in lines if ln.startswith("  ") and ln.split()]
+    stages = stages_by_name()
+    assert listed == [s.name for s in stages] and len(listed) >= 7
+    for st, ln in zip(stages, [ln for ln in lines if ln.startswith("  ")]):
+        assert st.summary in ln and " -> " in ln     # one line each: inputs -> outputs: what it does
 
 
 def test_hub_ids_with_and_without_an_organisation():

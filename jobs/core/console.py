@@ -9,12 +9,14 @@ import traceback
 from corpusmill.jobs.core.errors import describe, is_known
 
 VERBOSE_FLAGS = ("-v", "--verbose")
+QUIET_FLAGS = ("-q", "--quiet")
 NOISY_LOGGERS = ("py4j", "jieba", "trafilatura", "htmldate", "urllib3", "filelock", "matplotlib")
 
 
-def setup_logging(verbose: bool = False) -> None:
+def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
+    """INFO to stderr (progress, the Spark UI address); -v: DEBUG; -q: warnings and errors only."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
         stream=sys.stderr,
@@ -62,10 +64,14 @@ def print_funnel(results) -> None:
                  f"{r.seconds:.1f}"] for r in results])
 
 
-def pop_global_flags(argv: list[str]) -> tuple[list[str], bool]:
-    """`-v` works in any position (`corpusmill -v export ...`, `corpusmill export ... -v`)."""
-    verbose = any(a in VERBOSE_FLAGS for a in argv)
-    return [a for a in argv if a not in VERBOSE_FLAGS], verbose
+def pop_global_flags(argv: list[str]) -> tuple[list[str], bool, bool]:
+    """(argv without them, verbose, quiet): `-v` / `-q` work in any position (`corpusmill -v export ...`,
+    `corpusmill export ... -v`, with `--help` too); after `--` they are arguments."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    head, tail = argv[:end], argv[end:]
+    verbose = any(a in VERBOSE_FLAGS for a in head)
+    quiet = any(a in QUIET_FLAGS for a in head) and not verbose
+    return [a for a in head if a not in VERBOSE_FLAGS + QUIET_FLAGS] + tail, verbose, quiet
 
 
 def fail(e: BaseException, config=None, verbose: bool = False, traceback_unless_known: bool = False) -> int:

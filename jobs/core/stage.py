@@ -18,8 +18,10 @@ from pyspark.sql import functions as F
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config
 from corpusmill.jobs.core.errors import is_disk_full, summary
+from corpusmill.jobs.core.progress import spark_progress
 from corpusmill.schemas import rejected as rejected_schema
 from corpusmill.schemas import runs as runs_schema
+from corpusmill.udfs.ml_extra import require
 
 log = logging.getLogger("corpusmill")
 
@@ -53,6 +55,13 @@ class Tool:
     run: Callable[[argparse.Namespace, Config], int]
     section: type | None = None    # a config section the tool owns ...
     section_name: str = ""         # ... under this YAML name (default: the tool's name)
+    needs_ml: bool = False         # needs the [ml] extra (torch, transformers): checked before run
+
+    def call(self, args: argparse.Namespace, config: Config) -> int:
+        """run(args, config), after checking that the ML extra is installed when the tool needs it."""
+        if self.needs_ml:
+            require(f"corpusmill {self.name}")
+        return self.run(args, config)
 
 
 @dataclass
@@ -90,7 +99,7 @@ class StageRun:
     def describe(self, what: str) -> None:
         """Name the next Spark jobs after the stage, so the Spark UI reads like the pipeline."""
         sc = self.spark.sparkContext
-        sc.setJobGroup(f"corpusmill:{self.stage}", f"[{self.stage}] {what}", interruptOnCancel=False)
+        sc.setJobGroup(job_group(self.stage), f"[{self.stage}] {what}", interruptOnCancel=False)
         log.info("[%s] %s", self.stage, what)
 
     def write_output(self, table, df: DataFrame, replace_where: str | None = None) -> int | None:
@@ -120,6 +129,11 @@ class StageRun:
         if n is not None:
             return n
         return tableio.read_table(self.spark, self.config, name).count()
+
+
+def job_group(stage: str) -> str:
+    """The Spark job group of a stage's jobs (the UI's grouping; the progress lines count its tasks)."""
+    return f"corpusmill:{stage}"
 
 
 def _fault_point(where: str) -> None:
@@ -236,7 +250,8 @@ def run_stage(
     row = dict(run_id=run_id, stage=stage, config_hash=config_hash, input_fingerprint=input_fingerprint,
                inputs=inputs[:1000], started_at=started)
     try:
-        counts = body(ctx)
+        with spark_progress(spark, stage, job_group(stage)):    # tasks done / total, rate, time left
+            counts = body(ctx)
     except Exception as e:
         ended = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         error = summary(e, config)       # one line: "DiskFull: ..." rather than "Py4JJavaError: An error occurred ..."

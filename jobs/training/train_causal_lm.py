@@ -25,6 +25,7 @@ from typing import Iterable
 
 from corpusmill.jobs.core import rootlock
 from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.progress import Progress
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.core.stage import Tool
 from corpusmill.jobs.training.train_lm import read_reference_files, read_reference_table
@@ -144,6 +145,7 @@ def train_causal_lm(lines: Iterable[str], out_dir: str, t: CausalTrainConfig, so
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     gen = torch.Generator().manual_seed(t.seed)
     losses = []
+    progress = Progress("train-causal-lm", t.steps, "steps", rate_unit="tokens", rate_scale=t.batch_size * seq)
     for step in range(t.steps):
         starts = torch.randint(0, len(stream) - seq - 1, (t.batch_size,), generator=gen)
         batch = torch.stack([stream[s:s + seq] for s in starts.tolist()])
@@ -154,8 +156,7 @@ def train_causal_lm(lines: Iterable[str], out_dir: str, t: CausalTrainConfig, so
         opt.step()
         sched.step()
         losses.append(loss.item())
-        if (step + 1) % max(1, t.steps // 10) == 0:
-            log.info("train-causal-lm: step %d/%d loss %.3f", step + 1, t.steps, sum(losses[-10:]) / len(losses[-10:]))
+        progress.update(step + 1, note=f"loss {sum(losses[-10:]) / len(losses[-10:]):.3f}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
@@ -228,4 +229,4 @@ def run_cli(args: argparse.Namespace, config: Config) -> int:
 
 
 TOOLS = [Tool("train-causal-lm", "train the small causal LM the longctx coherence filter scores with",
-              add_arguments, run_cli)]
+              add_arguments, run_cli, needs_ml=True)]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from corpusmill.jobs.core import rootlock, tableio
 from corpusmill.jobs.core.config import Config, ConfigError, default_section
+from corpusmill.jobs.core.progress import Progress, spark_progress
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.core.stage import Tool, new_run_id
 from corpusmill.jobs.training import e5_backbone
@@ -36,7 +37,6 @@ from corpusmill.udfs.classifiers import cascade, cheap_model, multihead
 from corpusmill.udfs.classifiers.classify import ClassifierSpec, check_model, clean_text, model_labels, score_column
 
 log = logging.getLogger("corpusmill")
-PROGRESS_SECONDS = 30
 
 
 @dataclass
@@ -234,29 +234,6 @@ def _predict(model, tokenizer, texts: list[str], max_length: int, head: str, bat
     return probs.argmax(-1).tolist(), probs
 
 
-class _Progress:
-    """A progress line at least every PROGRESS_SECONDS: step, examples/s, time left."""
-
-    def __init__(self, total_steps: int, batch_size: int):
-        self.total, self.bs = total_steps, batch_size
-        self.t0 = self.last = time.monotonic()
-
-    def step(self, step: int, epoch: int, loss: float) -> None:
-        now = time.monotonic()
-        if now - self.last < PROGRESS_SECONDS and step < self.total:
-            return
-        self.last = now
-        rate = step / max(now - self.t0, 1e-9)
-        left = (self.total - step) / rate if rate else 0.0
-        log.info("train-classifier: epoch %d step %d/%d, %.1f examples/s, loss %.4f, about %s left", epoch, step,
-                 self.total, rate * self.bs, loss, _duration(left))
-
-
-def _duration(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
 def train(records: list[tuple[str, str]], out_dir: str, settings: TrainSettings, *, backbone: str | None = None,
           eval_records: list[tuple[str, str]] | None = None, head: str = "default") -> dict:
     """Fine-tune one head on (text, label) records; return that head's metrics (see train_heads)."""
@@ -342,7 +319,8 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
     log.info("train-classifier: %s, %d steps per epoch, %s", ", ".join(
         f"{h}: {len(d['train'])} train / {len(d['val'])} validation rows" for h, d in data.items()),
         steps_per_epoch, f"backbone {path}")
-    progress = _Progress(total, s.batch_size)
+    # batches done / all epochs' batches, examples/s, time left (at most: early stopping may end sooner)
+    progress = Progress("train-classifier", total, "batches", rate_unit="examples", rate_scale=s.batch_size)
     best = {"f1": -1.0, "state": None, "epoch": 0, "step": 0}
     history = []
     bad, step, stopped = 0, 0, False
@@ -358,7 +336,7 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
             sched.step()
             opt.zero_grad(set_to_none=True)
             step += 1
-            progress.step(step, epoch, loss.item())
+            progress.update(step, note=f"epoch {epoch}/{s.epochs}, loss {loss.item():.4f}")
             if b in eval_points:
                 val = validate()
                 mean_f1 = sum(m["macro_f1"] for m, _ in val.values()) / len(val)
@@ -634,10 +612,20 @@ def train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--test-input", action="append", metavar="[HEAD=]PATH",
                     help="optional labeled test set per head, same columns; metrics reported as split=test")
     ap.add_argument("--backbone", help="checkpoint to fine-tune (default: classifiers.backbone)")
-    for name, tp in (("epochs", int), ("lr", float), ("batch-size", int), ("max-length", int), ("patience", int),
-                     ("validation-share", float), ("max-rows", int), ("seed", int), ("threads", int),
-                     ("extend-vocab", int), ("cheap-features", int)):
-        ap.add_argument(f"--{name}", type=tp, help=f"override classifiers.{name.replace('-', '_')}")
+    for name, tp, what, key in (
+            ("epochs", int, "passes over the training split at most", "epochs"),
+            ("lr", float, "AdamW peak learning rate", "lr"),
+            ("batch-size", int, "training examples per step", "batch_size"),
+            ("max-length", int, "tokens per training example", "max_length"),
+            ("patience", int, "early stopping: evaluations without a better validation F1", "patience"),
+            ("validation-share", float, "share of each label held out for validation", "validation_share"),
+            ("max-rows", int, "cap on rows read per input (a hash sample), 0 = all", "max_train_rows"),
+            ("seed", int, "seed for splits, shuffling and initialisation", "seed"),
+            ("threads", int, "torch CPU threads, 0 = all cores", "threads"),
+            ("extend-vocab", int, "add up to N characters the backbone does not know as tokens", "extend_vocab"),
+            ("cheap-features", int, "hashed n-gram buckets of the first-pass model, 0 = no cascade",
+             "cheap_features")):
+        ap.add_argument(f"--{name}", type=tp, help=f"{what} (default classifiers.{key})")
     ap.add_argument("--metrics-json", help="also write the metrics JSON here (always in <out>/metrics.json)")
     ap.add_argument("--no-table", action="store_true", help="do not append to the metrics table")
 
@@ -658,8 +646,11 @@ def train_cli(args: argparse.Namespace, config: Config) -> int:
     max_rows = args.max_rows if args.max_rows is not None else c.max_train_rows
 
     spark = get_spark(config, app_name="corpusmill-train-classifier")
-    tasks = read_tasks(spark, config, args.input, args, label_map, max_rows, settings.seed)
-    tests = read_tasks(spark, config, args.test_input, args, label_map, 0, settings.seed) if args.test_input else None
+    spark.sparkContext.setJobGroup("corpusmill:train-classifier", "[train-classifier] read the labeled input")
+    with spark_progress(spark, "train-classifier: reading", "corpusmill:train-classifier"):
+        tasks = read_tasks(spark, config, args.input, args, label_map, max_rows, settings.seed)
+        tests = (read_tasks(spark, config, args.test_input, args, label_map, 0, settings.seed)
+                 if args.test_input else None)
     log.info("train-classifier: %s -> %s", ", ".join(f"{h}: {len(r)} examples" for h, r in tasks.items()), out_dir)
     metrics = train_heads(tasks, out_dir, settings, backbone=backbone or None, eval_tasks=tests)
     run_id = new_run_id()
@@ -699,11 +690,15 @@ def classify_arguments(ap: argparse.ArgumentParser) -> None:
                                   "(a Spark output directory)")
     ap.add_argument("--out-table", help="write a table instead (input columns + scores map + p_<label> columns)")
     ap.add_argument("--keep", default="", help="comma-separated input columns to keep (default: all)")
-    ap.add_argument("--strategy", help="head | head_tail | chunk_mean | chunk_max")
-    ap.add_argument("--max-length", type=int)
-    ap.add_argument("--batch-size", type=int)
-    ap.add_argument("--device", help="auto | cpu | cuda")
-    ap.add_argument("--precision", help="auto | fp32 | fp16 | bf16")
+    ap.add_argument("--strategy", help="long texts: head | head_tail | chunk_mean | chunk_max "
+                                       "(default classifiers.score_strategy)")
+    ap.add_argument("--max-length", type=int, help="tokens per model input (default classifiers.score_max_length)")
+    ap.add_argument("--batch-size", type=int, help="texts per forward pass (default classifiers.score_batch_size)")
+    ap.add_argument("--device", help="auto | cpu | cuda (default classifiers.device)")
+    ap.add_argument("--precision", help="auto | fp32 | fp16 | bf16 (default classifiers.precision)")
+
+
+CLASSIFY_GROUP = "corpusmill:classify"     # the Spark job group of the scoring (UI, progress lines)
 
 
 def classify_cli(args: argparse.Namespace, config: Config) -> int:
@@ -750,23 +745,25 @@ def classify_cli(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError(f"--keep: no such columns {missing}")
     scored = score_column(df, args.text_col, spec, "scores")
     prob_cols = [F.col("scores")[lab].alias(_safe_col(lab)) for lab in labels]
-    if out_kind == "csv":
-        res = scored.select(*[F.col(k) for k in keep], *prob_cols)
-        res.write.mode("overwrite").option("header", True).option("escape", '"').csv(args.out)
-    elif out_kind:
-        res = scored.select(*[F.col(k) for k in keep], F.col("scores"), *prob_cols)
-        res.write.mode("overwrite").format(out_kind).save(args.out)
-    else:
-        res = scored.select(*[F.col(k) for k in keep], F.col("scores"), *prob_cols)
-        res.write.mode("overwrite").option("overwriteSchema", "true").format(config.storage.table_format) \
-            .save(config.table_path(args.out_table))
+    spark.sparkContext.setJobGroup(CLASSIFY_GROUP, f"[classify] score {args.input}")
+    with spark_progress(spark, "classify", CLASSIFY_GROUP):     # tasks scored / total, rate, time left
+        if out_kind == "csv":
+            res = scored.select(*[F.col(k) for k in keep], *prob_cols)
+            res.write.mode("overwrite").option("header", True).option("escape", '"').csv(args.out)
+        elif out_kind:
+            res = scored.select(*[F.col(k) for k in keep], F.col("scores"), *prob_cols)
+            res.write.mode("overwrite").format(out_kind).save(args.out)
+        else:
+            res = scored.select(*[F.col(k) for k in keep], F.col("scores"), *prob_cols)
+            res.write.mode("overwrite").option("overwriteSchema", "true").format(config.storage.table_format) \
+                .save(config.table_path(args.out_table))
     print(f"scored with {spec.model} ({', '.join(labels)}) -> {args.out or config.table_path(args.out_table)}")
     return 0
 
 
 TOOLS = [
     Tool("train-classifier", "fine-tune the classifier encoder and its heads on labeled files or tables",
-         train_arguments, train_cli, section=ClassifiersConfig, section_name="classifiers"),
+         train_arguments, train_cli, section=ClassifiersConfig, section_name="classifiers", needs_ml=True),
     Tool("classify", "score a file or table with a classifier model directory",
-         classify_arguments, classify_cli, section=ClassifiersConfig, section_name="classifiers"),
+         classify_arguments, classify_cli, section=ClassifiersConfig, section_name="classifiers", needs_ml=True),
 ]

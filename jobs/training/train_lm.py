@@ -25,6 +25,7 @@ from typing import Iterable, Iterator
 
 from corpusmill.jobs.core import rootlock, tableio
 from corpusmill.jobs.core.config import Config, ConfigError, cache_dir
+from corpusmill.jobs.core.progress import Progress
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.core.stage import Tool
 from corpusmill.samplegen import crawl as samplegen
@@ -148,27 +149,33 @@ def train_language_model(lines: Iterable[str], lang: str, out_dir: str, *, vocab
     with tempfile.TemporaryDirectory(prefix=f"train-lm-{lang}-") as tmp:
         norm_path, tok_path = os.path.join(tmp, "norm.txt"), os.path.join(tmp, "tok.txt")
         n_lines = 0
+        reading = Progress(f"train-lm {lang}: reading", None, "lines")
         with open(norm_path, "w", encoding="utf-8") as f:
             for line in lines:
                 norm = normalize_line(line)
                 if norm:
                     f.write(norm + "\n")
                     n_lines += 1
+                    reading.update(n_lines)
                     if n_lines >= max_lines:
                         break
         if n_lines < 10:
             raise ValueError(f"train-lm {lang}: only {n_lines} non-empty reference lines; need more text")
         cov = character_coverage if character_coverage is not None else (0.9995 if lang in ("zh", "ja") else 1.0)
         prefix = os.path.join(tmp, "sp")
+        log.info("train-lm %s: SentencePiece vocabulary of %d from %d lines ...", lang, vocab_size, n_lines)
         _train_sentencepiece(norm_path, prefix, vocab_size, cov, n_lines)
         sp = spm.SentencePieceProcessor()
         sp.load(prefix + ".model")
         n_tokens = 0
+        tokenizing = Progress(f"train-lm {lang}: tokenizing", n_lines, "lines")
         with open(norm_path, encoding="utf-8") as fin, open(tok_path, "w", encoding="utf-8") as fout:
-            for line in fin:
+            for i, line in enumerate(fin, 1):
                 pieces = sp.encode(line.rstrip("\n"), out_type=str)
                 n_tokens += len(pieces)
                 fout.write(" ".join(pieces) + "\n")
+                tokenizing.update(i)
+        log.info("train-lm %s: %d-gram model of %d lines, %d tokens (lmplz) ...", lang, order, n_lines, n_tokens)
         arpa = os.path.join(tmp, "lm.arpa")
         with open(tok_path, "rb") as fin, open(arpa, "wb") as fout:
             _run([lmplz, "-o", str(order), "-S", memory, "-T", tmp, "--discount_fallback", "--skip_symbols"],
