@@ -10,7 +10,7 @@ from pyspark.sql.types import DoubleType, LongType, StringType
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.stage import Counts, run_stage
 from corpusmill.jobs.tools import report
-from corpusmill.schemas import documents
+from corpusmill.schemas import clean, documents
 from corpusmill.schemas.base import Column, table
 
 SIGNALS = table("toy_signals", "test signals", Column("doc_id", StringType(), "id"),
@@ -92,3 +92,45 @@ def test_report_marks_thresholds_on_the_histograms(spark, config):
     assert "- `quality_signals.p_advertisement`: advertisement drop at 0.9 (default)" in md
     with_line = report._hist([0.1, 0.5, 0.95], "x", [(0.9, "t")])
     assert with_line != report._hist([0.1, 0.5, 0.95], "x", [])       # the line is drawn
+
+
+def test_report_shows_example_documents_under_the_top_reasons(spark, config):
+    """Each stage's top reasons (5 at most) get 2 of the documents dropped for them: id, url, the start of
+    the text (from the stage's input), escaped in the HTML and on one line in the Markdown."""
+    reasons = ["c4", "gopher_quality", "gopher_repetition", "fineweb", "characters", "separators"]
+    rows = [dict(doc_id=f"{i:032x}", dump="CC-MAIN-2024-10", source_type="web", url=f"https://d.com/{i}", host="d.com",
+                 domain="d.com", fetch_date=None, title=None, text=f"<b>doc {i}</b> " + "words " * 80,
+                 text_bytes=500, language="en", language_pct=90.0, language_reliable=True, source_file="f",
+                 source_record=str(i)) for i in range(30)]
+    docs = spark.createDataFrame(rows, documents.SCHEMA)
+    tableio.write_table(spark, config, documents.TABLE, docs)
+    # reason k drops 6 - k documents (c4 the most, separators one), the other 9 are kept
+    counts = {r: 6 - k for k, r in enumerate(reasons)}
+    reason_of = [r for r in reasons for _ in range(counts[r])]
+    dropped = spark.createDataFrame([(rows[i]["doc_id"], rows[i]["url"], r) for i, r in enumerate(reason_of)],
+                                    "doc_id string, url string, reason string")
+
+    def body(ctx):
+        ids = dropped.select("doc_id")
+        v = ctx.write_output(clean.TABLE, docs.join(ids, "doc_id", "left_anti"))
+        n = ctx.write_rejected(dropped.select("doc_id", "url", "reason",
+                                              F.concat(F.col("reason"), F.lit(".rule")).alias("detail")))
+        return Counts(30, ctx.rows_written("clean"), n, v)
+
+    run_stage(spark, config, "rules", inputs=["documents"], input_fingerprint="x", body=body)
+    data = report.collect(spark, config)
+    assert data["reasons"]["rules"] == [(r, counts[r]) for r in reasons]
+    ex = data["examples"]["rules"]
+    assert list(ex) == reasons[:5]                        # the top 5 reasons, not the sixth
+    texts = {r["doc_id"]: r["text"] for r in rows}
+    for reason, docs_ in ex.items():
+        assert len(docs_) == 2 and all(d["reason"] == reason for d in docs_)
+        for d in docs_:
+            assert d["text"] == texts[d["doc_id"]][:200] and d["truncated"] and d["url"].startswith("https://d.com/")
+    page, md = report.render(data, config)
+    first = ex["c4"][0]
+    assert f"<code>{first['doc_id']}</code>" in page and f"<a href='{first['url']}'>" in page
+    assert f"&lt;b&gt;doc {int(first['doc_id'], 16)}&lt;/b&gt;" in page and "<b>doc" not in page
+    assert "<h4><code>c4</code> (6 documents)</h4>" in page and "<code>separators</code>" not in page
+    line = next(ln for ln in md.splitlines() if first["doc_id"] in ln)
+    assert line.startswith(f"  - `c4`: `{first['doc_id']}` <{first['url']}> — &lt;b&gt;doc ")

@@ -3,7 +3,8 @@
 Everything comes from the tables: `runs` (funnel, wall time), `rejected` (reasons), the output
 tables (languages, domains, bytes), every `*_signals` table (a histogram per numeric signal, with
 the stage's threshold marked when the stage module exposes `report_thresholds(config)`), `dedup`
-(cluster sizes), `longctx_signals` and `code_samples`.
+(cluster sizes), `longctx_signals` and `code_samples`; under each stage's top reasons a few of the
+documents it dropped for them (the sample `corpusmill show` draws, jobs/tools/show.py).
 """
 from __future__ import annotations
 
@@ -21,10 +22,14 @@ from corpusmill.jobs.core.config import Config
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.core.stage import Tool
 from corpusmill.jobs.stages import all_stages
+from corpusmill.jobs.tools.show import examples_by_reason
 
 log = logging.getLogger("corpusmill")
 
 MAX_SIGNAL_PLOTS = 40
+EXAMPLE_REASONS = 5        # a stage's top reasons that get example documents ...
+EXAMPLES_PER_REASON = 2    # ... this many each ...
+EXAMPLE_CHARS = 200        # ... with this much of their text
 
 
 @dataclass
@@ -117,7 +122,7 @@ def collect(spark, config: Config, run_id: str | None = None) -> dict:
     from pyspark.sql.types import NumericType
 
     have = set(tableio.list_tables(spark, config))
-    data: dict = {"tables": sorted(have), "stages": [], "reasons": {}, "signals": [], "dists": {}}
+    data: dict = {"tables": sorted(have), "stages": [], "reasons": {}, "examples": {}, "signals": [], "dists": {}}
     if "runs" in have:
         runs = tableio.read_table(spark, config, "runs").where("status = 'success'")
         if run_id:
@@ -145,6 +150,9 @@ def collect(spark, config: Config, run_id: str | None = None) -> dict:
         for r in (tableio.read_table(spark, config, "rejected").groupBy("stage", "reason").count()
                   .orderBy(F.desc("count")).collect()):
             data["reasons"].setdefault(r["stage"], []).append((r["reason"], r["count"]))
+        data["examples"] = {stage: examples_by_reason(spark, config, stage, [r for r, _ in reasons[:EXAMPLE_REASONS]],
+                                                      per_reason=EXAMPLES_PER_REASON, chars=EXAMPLE_CHARS)
+                            for stage, reasons in data["reasons"].items()}
     for table, col in (("documents", "language"), ("pretrain", "language"), ("documents", "domain")):
         if table in have:
             rows = (tableio.read_table(spark, config, table).groupBy(col).count().orderBy(F.desc("count"))
@@ -168,6 +176,47 @@ def collect(spark, config: Config, run_id: str | None = None) -> dict:
             data["signals"].append(dict(table=t, column=c, values=pdf[c].tolist(),
                                         thresholds=thresholds.get(t, {}).get(c, [])))
     return data
+
+
+def _link(url: str | None) -> str:
+    if not url:
+        return ""
+    text = html.escape(url)       # quotes too: safe inside the href
+    return f"<a href='{text}'>{text}</a>" if url.startswith(("http://", "https://")) else text
+
+
+def _examples_html(stage: str, examples: dict[str, list[dict]], counts: dict[str, int]) -> str:
+    """Example documents per reason: id, url, detail and the start of the text, all escaped."""
+    out = [f"<div class='examples'><h3>{html.escape(stage)}: examples</h3>"]
+    for reason, docs in examples.items():
+        out.append(f"<h4><code>{html.escape(reason)}</code> ({counts.get(reason, 0):,} documents)</h4><ul>")
+        for d in docs:
+            head = " · ".join(x for x in (f"<code>{html.escape(str(d['doc_id']))}</code>", _link(d["url"]),
+                                          html.escape(d["detail"] or "")) if x)
+            text = "" if d["text"] is None else html.escape(d["text"] + (" …" if d["truncated"] else ""))
+            out.append(f"<li>{head}" + (f"<pre>{text}</pre>" if text else "") + "</li>")
+        out.append("</ul>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _md_text(s: str) -> str:
+    """One line of Markdown-safe text: whitespace collapsed, HTML and emphasis characters escaped."""
+    s = html.escape(" ".join(s.split()), quote=False)
+    return "".join("\\" + c if c in "\\`*_[]|#" else c for c in s)
+
+
+def _examples_md(examples: dict[str, list[dict]]) -> list[str]:
+    lines = []
+    for reason, docs in examples.items():
+        for d in docs:
+            url = d["url"] or ""
+            linkable = url.startswith(("http://", "https://")) and not set(url) & set(" <>")
+            bits = [f"`{reason}`: `{d['doc_id']}`"] + ([f"<{url}>"] if linkable else [])
+            if d["text"]:
+                bits.append("— " + _md_text(d["text"]) + (" …" if d["truncated"] else ""))
+            lines.append("  - " + " ".join(bits))
+    return lines
 
 
 def render(data: dict, config: Config) -> tuple[str, str]:
@@ -199,6 +248,11 @@ def render(data: dict, config: Config) -> tuple[str, str]:
             top = reasons[:15]
             parts.append(f"<img alt='reasons {stage}' src='{_bar([r for r, _ in top], [c for _, c in top], f'{stage}: dropped by reason', 'documents')}'>")
             md.append(f"- **{stage}**: " + ", ".join(f"{r} {c:,}" for r, c in top))
+            examples = data.get("examples", {}).get(stage, {})
+            if examples:
+                counts = dict(reasons)
+                parts.append(_examples_html(stage, examples, counts))
+                md.extend(_examples_md(examples))
     if data["dists"]:
         parts.append("<h2>Languages and domains</h2>")
         for name, rows in data["dists"].items():
@@ -217,7 +271,8 @@ def render(data: dict, config: Config) -> tuple[str, str]:
         parts.append("</div>")
     style = ("body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{margin:6px;max-width:100%}"
-             ".grid{display:flex;flex-wrap:wrap}")
+             ".grid{display:flex;flex-wrap:wrap}.examples pre{white-space:pre-wrap;background:#f6f6f6;"
+             "padding:6px;max-width:1000px;font-size:85%}.examples li{margin-bottom:8px}")
     check = ("<script>window.addEventListener('load',function(){var im=document.images,ok=0;"
              "for(var i=0;i<im.length;i++){if(im[i].complete&&im[i].naturalWidth>0)ok++;}"
              "document.body.setAttribute('data-images',ok+'/'+im.length);});</script>")
