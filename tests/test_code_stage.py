@@ -270,20 +270,29 @@ def test_bad_config_and_inputs(spark, config_factory, tmp_path):
 
 
 def test_export_shards(spark, run_a, tmp_path):
+    import dataclasses
     import gzip
     import json
 
     cfg, _, _ = run_a
     out = tmp_path / "shards"
-    assert cli.main(["export", "--out", str(out), "--shards", "2", "--set", f"storage.root={cfg.storage.root}"]) == 0
-    rows = [json.loads(line) for f in sorted(out.glob("part-*.json.gz")) for line in gzip.open(f, "rt")]
+    assert cli.main(["export", "--out", str(out), "--shard-size", "2", "--set", f"storage.root={cfg.storage.root}"]) == 0
+    files = sorted(out.glob("part-*.jsonl.gz"))
+    rows = [json.loads(line) for f in files for line in gzip.open(f, "rt")]
     samples = _samples(spark, cfg)
-    assert sorted(r["sample_id"] for r in rows) == sorted(s.sample_id for s in samples)
+    assert [r["sample_id"] for r in rows] == sorted(s.sample_id for s in samples)
+    assert len(files) == -(-len(samples) // 2)
     r = next(r for r in rows if r["repo"] == "pyapp")
     assert r["text"].startswith("# Repository: pyapp") and r["files"][0] == "README.md" and r["token_count"] > 0
-    assert export.export_samples(spark, cfg, str(tmp_path / "pq"), fmt="parquet", shards=1) == len(samples)
+    res = export.export_table(spark, cfg, str(tmp_path / "pq"), dataclasses.replace(cfg.export, format="parquet"))
+    assert (res.rows, res.files) == (len(samples), ["part-00000-000.parquet"])
+    # megatron with the code stage's own tokenizer (export.tokenizer ""): its exact counts + one EOD per sample
+    res = export.export_table(spark, cfg, str(tmp_path / "meg"), dataclasses.replace(cfg.export, format="megatron"))
+    manifest = json.loads((tmp_path / "meg" / "_manifest.json").read_text())
+    assert manifest["tokenizer"].endswith("code-bpe") and manifest["eod_token"] == "<|endoftext|>"
+    assert manifest["tokens"] == sum(s.token_count for s in samples) + len(samples)
     with pytest.raises(ConfigError):
-        export.export_samples(spark, cfg, str(tmp_path / "x"), fmt="csv")
+        dataclasses.replace(cfg.export, format="csv")
 
 
 def test_git_fingerprint_follows_commits_not_the_work_tree(spark, config, tmp_path):
