@@ -5,10 +5,13 @@
 #   bash scripts/setup.sh          # set up only
 # What it installs, each step skipped when already done:
 #   - Debian packages (Java 17, Maven, KenLM build deps, Chromium for the report test) via apt-get
-#   - Python dependencies into a cached venv keyed on pyproject.toml ($CORPUSMILL_CACHE/deps-<hash>),
-#     so PyTorch (a multi-GB CUDA build on PyPI) downloads once per machine, not per clone
+#   - Python dependencies (with the ml, test and bench extras) into a cached venv keyed on
+#     pyproject.toml ($CORPUSMILL_CACHE/deps-<hash>), so PyTorch (a multi-GB CUDA build on PyPI)
+#     downloads once per machine, not per clone
 #   - ./.venv: a light per-clone venv that sees the cached dependencies and this checkout
-#   - Delta jars resolved by Maven from jars/pom.xml into $CORPUSMILL_CACHE/jars
+#   - reader venvs for the export tests ($CORPUSMILL_CACHE/readers-<name>-<hash>), layered over the
+#     dependencies ([tool.corpusmill.readers] in pyproject.toml)
+#   - Delta, hadoop-aws and AWS SDK v2 jars resolved by Maven from jars/pom.xml into $CORPUSMILL_CACHE/jars
 #   - KenLM's lmplz/build_binary built from the kenlm sdist into $CORPUSMILL_CACHE/bin
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -84,6 +87,41 @@ SH
 chmod +x "$VENV/bin/corpusmill"
 # ipykernel for the notebook tests, pointing at this venv's python
 "$VENV/bin/python" -m ipykernel install --prefix "$VENV" --name python3 >/dev/null 2>&1 || true
+
+# --- reader venvs for the export tests ----------------------------------------------------------
+# datasets and mosaicml-streaming pin versions the dependency venv cannot hold (pyarrow, numpy,
+# transformers), so each gets a cached overlay venv that sees the dependencies (torch included)
+# but installs its own versions in front of them; $VENV/.readers/<name> holds its python's path
+DSP="$("$DEPS/bin/python" -c 'import sysconfig;print(sysconfig.get_paths()["purelib"])')"
+READERS="$("$PY" - "$ROOT/pyproject.toml" <<'PYEOF'
+import sys, tomllib
+readers = tomllib.load(open(sys.argv[1], "rb")).get("tool", {}).get("corpusmill", {}).get("readers", {})
+for name, reqs in readers.items():
+    print(name, *reqs, sep="\t")
+PYEOF
+)"
+rm -rf "$VENV/.readers"
+mkdir -p "$VENV/.readers"
+while IFS=$'\t' read -r -a reader; do
+  name="${reader[0]:-}"
+  [ -n "$name" ] || continue
+  R="$CACHE/readers-$name-$(printf '%s\n' "${reader[@]:1}" "$DEPS_HASH" | sha1sum | cut -c1-12)"
+  if [ ! -f "$R/.complete" ]; then
+    log "building the $name reader venv in $R"
+    rm -rf "$R"
+    "$PY" -m venv "$R"
+    RSP="$("$R/bin/python" -c 'import sysconfig;print(sysconfig.get_paths()["purelib"])')"
+    echo "$DSP" > "$RSP/zz-corpusmill-deps.pth"     # after the venv's own packages: they shadow the deps'
+    printf '%s\n' "${reader[@]:1}" > "$R/requirements.txt"
+    if ! "$R/bin/pip" install -q --disable-pip-version-check -r "$R/requirements.txt" > "$R/pip.log" 2>&1; then
+      tail -n 30 "$R/pip.log" >&2
+      log "installing the $name reader venv failed (log: $R/pip.log)"
+      exit 1
+    fi
+    touch "$R/.complete"
+  fi
+  echo "$R/bin/python" > "$VENV/.readers/$name"
+done <<< "$READERS"
 
 # --- JVM jars --------------------------------------------------------------------------------
 bash "$ROOT/scripts/resolve_jars.sh" "$CACHE/jars"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,25 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def _readers_dir() -> Path:
+    """Where setup.sh records the reader venvs: <repo>/.venv/.readers, or this venv's own."""
+    default = ROOT / ".venv"
+    prefix = Path(sys.prefix)
+    venv = default if prefix.resolve() == default.resolve() or not (prefix / ".readers").is_dir() else prefix
+    return venv / ".readers"
+
+
+@pytest.fixture(scope="session")
+def reader_python():
+    """reader_python(name) -> the python of the `name` reader venv ([tool.corpusmill.readers] in
+    pyproject.toml): libraries the dependency venv cannot hold, to read exports back with."""
+    def find(name: str) -> str:
+        record = _readers_dir() / name
+        python = record.read_text().strip() if record.is_file() else ""
+        if not python or not os.access(python, os.X_OK):
+            pytest.skip(f"no {name} reader venv: run bash scripts/setup.sh")
+        return python
+
+    return find

@@ -1,6 +1,7 @@
 """SparkSession builder: local mode by default, never overriding what spark-submit was given."""
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -213,3 +214,20 @@ def _quiet(spark, names: list[str]) -> None:
         log.debug("could not quiet task-failure loggers: %s", e)
 
 
+@contextlib.contextmanager
+def arrow_batches(spark, max_bytes: int, max_records: int):
+    """Bound the Arrow batches Python workers get by bytes as well as rows (a run of huge documents
+    cannot blow a worker); the session's previous settings come back afterwards."""
+    keys = {"spark.sql.execution.arrow.maxBytesPerBatch": str(max_bytes),
+            "spark.sql.execution.arrow.maxRecordsPerBatch": str(max_records)}
+    old = {k: spark.conf.get(k, None) for k in keys}
+    for k, v in keys.items():
+        spark.conf.set(k, v)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)

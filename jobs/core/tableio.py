@@ -128,17 +128,25 @@ def table_version(spark: SparkSession, config: Config, name: str) -> int | None:
     return max(versions, default=None)
 
 
-def _commit_rows(spark: SparkSession, config: Config, name: str, version: int) -> int | None:
-    """Rows the commit `version` wrote, from the operationMetrics in its commit file (no re-scan);
-    None when the metrics do not say (metrics turned off)."""
+def commit_info(spark: SparkSession, config: Config, name: str, version: int) -> dict | None:
+    """The commitInfo of Delta commit `version` (operation, operationMetrics, timestamp, ...), read
+    from its commit file; None when the file is gone or holds none."""
     path, fs = _hadoop_path(spark, f"{_log_dir(config, name)}/{version:020d}.json")
+    if not fs.exists(path):
+        return None
     stream = fs.open(path)
     try:
         text = spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
     finally:
         stream.close()
     line = next((x for x in text.splitlines() if '"commitInfo"' in x), None)
-    metrics = (json.loads(line)["commitInfo"].get("operationMetrics") or {}) if line else {}
+    return json.loads(line)["commitInfo"] if line else None
+
+
+def _commit_rows(spark: SparkSession, config: Config, name: str, version: int) -> int | None:
+    """Rows the commit `version` wrote, from the operationMetrics in its commit file (no re-scan);
+    None when the metrics do not say (metrics turned off)."""
+    metrics = (commit_info(spark, config, name, version) or {}).get("operationMetrics") or {}
     if "numOutputRows" in metrics:
         return int(metrics["numOutputRows"])
     if metrics.get("numFiles") == "0":       # an overwrite that wrote nothing reports no numOutputRows

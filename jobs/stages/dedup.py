@@ -24,7 +24,6 @@ specific as 5 English words.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pyspark.sql import functions as F
 
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.session import arrow_batches
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_tables, run_stage
 from corpusmill.schemas import dedup as dedup_schema
 from corpusmill.schemas import deduped as deduped_schema
@@ -59,24 +59,6 @@ class DedupConfig:
             raise ConfigError("dedup.input_tables: expected at least one table name")
         if self.tokenizer not in mh.TOKENIZERS:
             raise ConfigError(f"dedup.tokenizer: expected one of {mh.TOKENIZERS}, got {self.tokenizer!r}")
-
-
-@contextlib.contextmanager
-def _arrow_batches(spark: SparkSession, max_bytes: int, max_records: int = 2000):
-    """Bound Arrow batches by bytes too, so a run of huge documents cannot blow a Python worker."""
-    keys = {"spark.sql.execution.arrow.maxBytesPerBatch": str(max_bytes),
-            "spark.sql.execution.arrow.maxRecordsPerBatch": str(max_records)}
-    old = {k: spark.conf.get(k, None) for k in keys}
-    for k, v in keys.items():
-        spark.conf.set(k, v)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                spark.conf.unset(k)
-            else:
-                spark.conf.set(k, v)
 
 
 def dump_ranks(spark: SparkSession, docs: DataFrame) -> dict[str, int]:
@@ -177,7 +159,7 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
     src = tableio.first_existing(spark, config, cfg.input_tables)
 
     def body(ctx: StageRun) -> Counts:
-        with _arrow_batches(spark, cfg.max_arrow_batch_bytes):
+        with arrow_batches(spark, cfg.max_arrow_batch_bytes, 2000):
             raw = tableio.read_table(spark, config, src)
             docs = raw.select("doc_id", "dump", "text", "text_bytes", "language",
                               F.xxhash64(F.coalesce("text", F.lit(""))).alias("text_hash"),

@@ -19,7 +19,6 @@ mount on a cluster).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import functools
 import json
@@ -35,7 +34,7 @@ from pyspark.sql import types as T
 
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, ConfigError
-from corpusmill.jobs.core.session import get_spark
+from corpusmill.jobs.core.session import arrow_batches, get_spark
 from corpusmill.jobs.core.stage import Tool
 from corpusmill.udfs.export import mds, megatron, tasks
 
@@ -185,20 +184,6 @@ def _write_spark(spark: SparkSession, rows: DataFrame, cfg: ExportConfig, path: 
     return _spark_files(spark, path, ".jsonl.gz" if gz else ".jsonl")
 
 
-@contextlib.contextmanager
-def _arrow_batches(spark: SparkSession):
-    keys = {"spark.sql.execution.arrow.maxRecordsPerBatch": str(ARROW_BATCH_ROWS),
-            "spark.sql.execution.arrow.maxBytesPerBatch": str(ARROW_BATCH_BYTES)}
-    old = {k: spark.conf.get(k, None) for k in keys}
-    for k, v in keys.items():
-        spark.conf.set(k, v)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            spark.conf.unset(k) if v is None else spark.conf.set(k, v)
-
-
 def _local_dir(path: str) -> str:
     if "://" in path:
         scheme, rest = path.split("://", 1)
@@ -297,7 +282,7 @@ def _write_by_tasks(spark: SparkSession, rows: DataFrame, cfg: ExportConfig, con
     if os.path.exists(out_dir):                 # checks passed: replace the previous export
         shutil.rmtree(out_dir)
     os.makedirs(out_dir)
-    with _arrow_batches(spark):
+    with arrow_batches(spark, ARROW_BATCH_BYTES, ARROW_BATCH_ROWS):
         recs = sorted((r.asDict() for r in rows.drop(ORDER, "__export_id")
                        .mapInPandas(fn, schema=tasks.RESULT_DDL).collect()),
                       key=lambda r: (r["folder"], r["name"]))

@@ -81,16 +81,7 @@ def latest_run(spark: SparkSession, config: Config, stage: str) -> dict | None:
 
 def _commit_time(spark: SparkSession, config: Config, name: str, version: int) -> dt.datetime | None:
     """UTC time of a Delta commit (its commitInfo timestamp), None when the commit file is gone."""
-    path, fs = tableio._hadoop_path(spark, f"{tableio._log_dir(config, name)}/{version:020d}.json")
-    if not fs.exists(path):
-        return None
-    stream = fs.open(path)
-    try:
-        text = spark.sparkContext._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-    finally:
-        stream.close()
-    line = next((x for x in text.splitlines() if '"commitInfo"' in x), None)
-    ms = json.loads(line)["commitInfo"].get("timestamp") if line else None
+    ms = (tableio.commit_info(spark, config, name, version) or {}).get("timestamp")
     return None if ms is None else dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).replace(tzinfo=None)
 
 
