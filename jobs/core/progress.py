@@ -108,6 +108,8 @@ class SparkTasks:
         self.group = group
         self.old_jobs = set(self.tracker.getJobIdsForGroup(group)) if group else set()
         self.stages: dict[int, tuple[int, int]] = {}     # Spark stage id -> (tasks done, tasks)
+        self.settled: set[int] = set()                   # finished stages: their counts no longer change
+        self.job_stages: dict[int, list[int]] = {}       # a job's stage ids (fixed once the job exists)
         self.running: list[int] = []
 
     def poll(self) -> tuple[int, int]:
@@ -116,16 +118,20 @@ class SparkTasks:
         ids = active | set(self.stages)
         if self.group:
             for job in t.getJobIdsForGroup(self.group):
-                info = t.getJobInfo(job) if job not in self.old_jobs else None
-                if info is not None:
-                    ids.update(info.stageIds)
-        for sid in ids:
+                if job not in self.old_jobs and job not in self.job_stages:
+                    info = t.getJobInfo(job)
+                    if info is not None:
+                        self.job_stages[job] = list(info.stageIds)
+            for stage_ids in self.job_stages.values():
+                ids.update(stage_ids)
+        for sid in ids - self.settled:
             info = t.getStageInfo(sid)
             done = info.numCompletedTasks if info is not None else self.stages.get(sid, (0, 0))[0]
             if sid in active and info is not None:
                 self.stages[sid] = (done, max(done, info.numTasks))
             elif done > 0 or sid in self.stages:
                 self.stages[sid] = (done, done)
+                self.settled.add(sid)
         self.running = sorted(active)
         return self.done, self.total
 
