@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from corpusmill.udfs.classifiers.char_ngrams import char_wb_counts
+
 CHAR_WINDOW = 4000          # characters of a document the first pass reads (head + tail)
 FORMAT = "corpusmill-cheap/1"
 
@@ -34,20 +36,17 @@ def cut(text: str | None) -> str:
     return text[:h] + " " + text[-h:]
 
 
-def _vectorizers(n_features: int):
+def hashed_counts(texts: list[str | None], n_features: int):
+    """Hashed word 1-2-gram and character 1-3-gram counts of the texts' head and tail (CSR rows):
+    scikit-learn's HashingVectorizer for the words, its char_wb analyzer's exact counts from
+    udfs/classifiers/char_ngrams.py (4x faster) for the characters."""
+    import scipy.sparse as sp
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    common = dict(n_features=n_features, alternate_sign=False, norm=None, dtype=np.float32)
-    return (HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common),
-            HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), **common))
-
-
-def hashed_counts(texts: list[str | None], n_features: int):
-    """Hashed word 1-2-gram and character 1-3-gram counts of the texts' head and tail (CSR rows)."""
-    import scipy.sparse as sp
-
     docs = [cut(t) for t in texts]
-    return sp.hstack([v.transform(docs) for v in _vectorizers(n_features)]).tocsr()
+    words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=n_features, alternate_sign=False,
+                              norm=None, dtype=np.float32).transform(docs)
+    return sp.hstack([words, char_wb_counts(docs, n_features, (1, 3))]).tocsr()
 
 
 @dataclass
@@ -105,18 +104,16 @@ def load(path: str) -> CheapModel:
 def fit(texts: list[str], labels: list[str], *, n_features: int = 1 << 18, c: float = 8.0,
         class_weights: bool = True, seed: int = 0) -> CheapModel:
     """Fit on (text, label) pairs; `c` is the inverse L2 strength of the logistic regression."""
-    import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
     names = sorted(set(labels))
     if len(names) < 2:
         raise ValueError(f"first-pass model: need at least two labels, got {names}")
-    docs = [cut(t) for t in texts]
-    counts = sp.hstack([v.transform(docs) for v in _vectorizers(n_features)]).tocsr()
+    counts = hashed_counts(texts, n_features)
     df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float32)
-    idf = (np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0).astype(np.float32)
+    idf = (np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0).astype(np.float32)
     model = CheapModel(names, idf, np.zeros((1, counts.shape[1]), np.float32), np.zeros(1, np.float32), n_features)
-    x = model.features(texts)
+    x = model.features(texts, counts)
     y = np.array([names.index(lab) for lab in labels])
     lr = LogisticRegression(C=c, max_iter=2000, class_weight="balanced" if class_weights else None,
                             solver="liblinear" if len(names) == 2 else "lbfgs", random_state=seed)
