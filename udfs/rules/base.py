@@ -8,7 +8,8 @@ jobs/stages/rules.py `decide`; in plain Python: `Family.failed`, the reference f
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Callable
+from itertools import chain
+from typing import Any
 
 from corpusmill.udfs.rules import text_units
 
@@ -33,14 +34,19 @@ class Units:
     text: str                                # "" for a null text
     words: list[str]                         # the profile's word tokens (punctuation included; [] when blank)
     lines: list[str]                         # text.splitlines()
+    line_words: list[list[str]]              # the word tokens of each line; `words` is their concatenation
     newlines: int                            # "\n" characters
-    split_words: Callable[[str], list[str]]  # the profile's word splitter, for per-line counts
 
 
 def units(text: str | None, profile: Profile) -> Units:
+    """Every splitter treats line breaks as whitespace and no token spans one (jieba segments each run
+    of Han characters on its own), so the words of the text are the words of its lines put together:
+    the text is segmented once, line by line, for the whole-text and the per-line signals."""
     text = text or ""
     split = text_units.word_splitter(profile.words)
-    return Units(text, split(text) if text.strip() else [], text.splitlines(), text.count("\n"), split)
+    lines = text.splitlines()
+    line_words = [split(line) if line.strip() else [] for line in lines]
+    return Units(text, list(chain.from_iterable(line_words)), lines, line_words, text.count("\n"))
 
 
 def ratio(a: float, b: float) -> float | None:

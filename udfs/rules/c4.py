@@ -57,9 +57,9 @@ def measure(u: Units, profile: Profile) -> dict:
     end_punct = tuple(profile.terminal_punctuation)
     latin = profile.words == "latin"
     token_words = profile.c4_line_words == "tokens"
-    for raw in u.lines:
+    for raw, raw_words in zip(u.lines, u.line_words):
         line = raw.strip()
-        lwords = u.split_words(line) if token_words else line.split()
+        lwords = raw_words if token_words else line.split()
         if lwords and max(map(len, lwords)) > profile.max_word_chars:
             long += 1
             continue
