@@ -21,12 +21,16 @@ The mix (per document, deterministic from --seed and its index; no corpus-sized 
   long documents >= 32 KB (coherent/incoherent)  0.5% (longctx; 1-2% of CC pages are that long)
 over two crawl dumps (two text sources), plus the demo's code repositories for the code stage.
 
+The classifiers are trained first, like a deployment's, with `corpusmill train-classifier` on 2,000
+generated examples per head (`--classifier-examples`; 0 = the demo's model, trained on 128), so the
+cascade's first pass is as good as its training data allows and the encoder sees what it is unsure of.
+
 Per stage it records the wall time (from the `runs` table) and the peak resident memory, sampled every
 0.2 s from /proc: the Python driver, the JVM (driver + local executors) and the Python workers
 separately, and their sum. Results: bench/results/pipeline-<N>.json.
 
     .venv/bin/python bench/bench_pipeline.py --docs 10000 \\
-        --models /path/to/models        # optional: reuse demo models (else the demo trains them)
+        --models /path/to/models        # optional: reuse models (classifiers/, kenlm/, causal-lm/, code-bpe/)
     .venv/bin/python bench/bench_pipeline.py --project 1000000   # linear projection from the result files
 """
 from __future__ import annotations
@@ -197,10 +201,12 @@ class TreeRSS(Sampler):
         self.peak = {"driver_py": 0, "jvm": 0, "workers": 0, "total": 0}
 
     @staticmethod
-    def cpu_seconds(root: int | None = None) -> float:
-        """utime+stime (+ reaped children's) of the process tree: CPU spent, independent of other load."""
-        procs = processes()
-        return sum(procs[p].cpu + procs[p].cpu_children for p in tree(root or os.getpid(), procs))
+    def cpu_seconds() -> float:
+        """Busy CPU seconds of the whole machine (/proc/stat): run the bench alone. A process-tree sum
+        loses the Python workers that exit during a stage (their parent never reaps them)."""
+        with open("/proc/stat", encoding="ascii") as fh:
+            user, nice, system, _idle, _iowait, irq, softirq, *_ = (int(x) for x in fh.readline().split()[1:])
+        return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
     def sample(self) -> None:
         me, procs = os.getpid(), processes()
@@ -231,6 +237,51 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, 
     return load_config(str(path), list(overrides))
 
 
+CLASSIFIER_TASKS = {"toxicity": "toxicity", "pornography": "pornography", "advertisement": "advertisement",
+                    "fluency": "fluency"}         # head -> samplegen task
+TRAIN_ARGS = ("--epochs", "2", "--max-length", "64", "--batch-size", "16", "--lr", "1e-4")
+
+
+def train_classifiers(root: Path, conf_path: Path, n: int, seed: int) -> None:
+    """The four-head classifier trained on n generated examples per head with `corpusmill train-classifier`.
+
+    Why not the demo's model: the demo trains on 128 examples per head to finish in two minutes, and
+    its first-pass fluency model is then barely better than chance (validation F1 0.5), so the cascade
+    sends most documents to the encoder. A deployment trains on thousands of labelled examples; this
+    trains like one, on the same generators as the demo (held apart from the corpus's texts)."""
+    import subprocess
+
+    from corpusmill.samplegen.crawl import classifier_examples
+
+    out = root / "models" / "classifiers"
+    if (out / "config.json").exists():
+        return
+    data = root / "classifier-examples"
+    data.mkdir(parents=True, exist_ok=True)
+    inputs = []
+    for head, task in CLASSIFIER_TASKS.items():
+        path = data / f"{head}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for text, label in classifier_examples(task, seed, n):
+                fh.write(json.dumps({"text": text, "label": label}, ensure_ascii=False) + "\n")
+        inputs += ["--input", f"{head}={path}"]
+    t0 = time.monotonic()
+    print(f"[bench] training the classifiers on {n:,} generated examples per head ...", flush=True)
+    subprocess.run([sys.executable, "-m", "corpusmill", "train-classifier", "--conf", str(conf_path), *inputs,
+                    "--out", "classifiers", "--seed", str(seed), "--no-table", *TRAIN_ARGS], check=True, cwd=ROOT)
+    print(f"[bench] classifiers trained in {time.monotonic() - t0:.0f}s", flush=True)
+
+
+def classifier_summary(path: Path) -> dict:
+    """Per head: training rows, validation macro F1, the cascade's band and its validation share."""
+    heads = path / "heads.json"
+    if not heads.exists():
+        return {}
+    meta = json.loads(heads.read_text())["heads"]
+    return {h: {"band": m.get("band"), "band_share": (m.get("cascade") or {}).get("share"),
+                "validation_macro_f1": m.get("validation_macro_f1")} for h, m in meta.items()}
+
+
 def run_bench(args) -> dict:
     from corpusmill.jobs.core import tableio
     from corpusmill.jobs.core.session import get_spark
@@ -242,7 +293,9 @@ def run_bench(args) -> dict:
     out = RESULTS / f"pipeline-{n}{args.tag}.json"
     done: dict[str, dict] = {}
     if args.resume and out.exists():     # a run split over sittings: its finished stages stay as measured
-        done = {r["stage"]: r for r in json.loads(out.read_text())["stages"] if r["status"] == "success"}
+        rerun = set(args.rerun.split(",")) if args.rerun else set()
+        done = {r["stage"]: r for r in json.loads(out.read_text())["stages"]
+                if r["status"] == "success" and r["stage"] not in rerun}
     elif root.exists() and not args.keep_tables:
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -253,6 +306,8 @@ def run_bench(args) -> dict:
     if args.models:
         shutil.copytree(args.models, root / "models", dirs_exist_ok=True)
     config = bench_config(root, work / "corpus", args.driver_memory, args.partitions, args.set)
+    if args.classifier_examples:
+        train_classifiers(root, root / "bench.yaml", args.classifier_examples, args.seed)
     spark = get_spark(config)
     selected = stages_by_name(args.stages.split(",") if args.stages else None)
     stages = [s.name for s in selected]
@@ -270,6 +325,7 @@ def run_bench(args) -> dict:
         result = dict(docs=n, seed=args.seed, overrides=list(args.set), text_mb=round(gen["text_bytes"] / 1e6, 1),
                       master="local[2]", driver_memory=args.driver_memory, shuffle_partitions=args.partitions,
                       cpus=os.cpu_count(), load_average_at_end=os.getloadavg(), sittings=sittings,
+                      classifiers=classifier_summary(root / "models" / "classifiers"),
                       generated_seconds=round(gen["seconds"], 1), total_seconds=round(secs, 1),
                       total_cpu_seconds=round(sum(r["cpu_seconds"] for r in rows), 1),
                       docs_per_second=round(docs_in / secs, 1) if secs else None,
@@ -316,6 +372,43 @@ def run_bench(args) -> dict:
     print(f"[bench] wrote {out}", flush=True)
     spark.stop()
     return result
+
+
+def caught(n: int, work: str | None, seed: int) -> None:
+    """What became of each generated category in the run of n documents: the stage and reason that
+    dropped its documents, and how many reached `pretrain` (markdown). The speed figures mean little
+    without it: a classifier that lets everything through is fast."""
+    import collections
+
+    from pyspark.sql import functions as F
+
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.core.session import get_spark
+
+    base = Path(work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{n}").resolve()
+    category = {}
+    for path in sorted((base / "corpus").glob("*/*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, 1):
+                category[(str(path), str(line_no))] = json.loads(line)["id"].rsplit("-", 1)[0]
+    config = bench_config(base / "store", base / "corpus", "4g", 8)
+    spark = get_spark(config)
+    docs = tableio.read_table(spark, config, "documents").select("doc_id", "source_file", "source_record")
+    fate = (tableio.read_table(spark, config, "rejected")
+            .where(F.col("doc_id").isNotNull() & ~F.col("stage").isin("longctx", "code"))
+            .select("doc_id", F.concat_ws(":", "stage", "reason").alias("fate"))
+            .unionByName(tableio.read_table(spark, config, "pretrain").select("doc_id", F.lit("pretrain").alias("fate"))))
+    rows = (docs.join(fate, "doc_id", "left").groupBy("source_file", "source_record", "fate").count()
+            .toPandas())
+    table: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for r in rows.itertuples():
+        src = r.source_file.removeprefix("file:")
+        table[category[(src, r.source_record)]][r.fate or "(not in pretrain, not rejected)"] += r.count
+    print("| category | documents | kept in `pretrain` | dropped by (stage:reason, documents) |\n|---|---|---|---|")
+    for cat in sorted(table, key=lambda c: -sum(table[c].values())):
+        c = table[cat]
+        drops = ", ".join(f"{k} {v:,}" for k, v in c.most_common() if k != "pretrain")
+        print(f"| {cat} | {sum(c.values()):,} | {c['pretrain']:,} | {drops} |")
 
 
 def scaling_table() -> None:
@@ -423,12 +516,19 @@ def main(argv=None) -> int:
     ap.add_argument("--procs", type=int, default=2, help="generator processes")
     ap.add_argument("--work", help="work dir (default ~/.cache/corpusmill/bench/pipeline-N)")
     ap.add_argument("--models", help="copy this models dir (demo classifiers, kenlm, code-bpe) instead of training")
+    ap.add_argument("--classifier-examples", type=int, default=2000, metavar="N",
+                    help="train the classifiers on N generated examples per head (0: the demo's model, 128 per head); "
+                         "skipped when --models holds classifiers/")
     ap.add_argument("--stages", help="comma-separated stages (default: all)")
     ap.add_argument("--driver-memory", default="4g")
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--keep-tables", action="store_true")
     ap.add_argument("--resume", action="store_true",
                     help="continue the run of this size: stages already in its result file are kept, the rest run")
+    ap.add_argument("--rerun", metavar="STAGES",
+                    help="with --resume: measure these stages again (comma-separated) over the kept tables")
+    ap.add_argument("--caught", action="store_true",
+                    help="after a run of --docs N: what each generated category became (pretrain or stage:reason)")
     ap.add_argument("--table", action="store_true", help="print the scaling table of the result files (markdown)")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                     help="config override, e.g. safety.toxicity.cascade=false (repeatable)")
@@ -441,6 +541,9 @@ def main(argv=None) -> int:
         return 0
     if args.table:
         scaling_table()
+        return 0
+    if args.caught:
+        caught(args.docs, args.work, args.seed)
         return 0
     if args.generate_only:
         work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{args.docs}")
