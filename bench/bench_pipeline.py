@@ -237,8 +237,6 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, 
     return load_config(str(path), list(overrides))
 
 
-CLASSIFIER_TASKS = {"toxicity": "toxicity", "pornography": "pornography", "advertisement": "advertisement",
-                    "fluency": "fluency"}         # head -> samplegen task
 TRAIN_ARGS = ("--epochs", "2", "--max-length", "64", "--batch-size", "16", "--lr", "1e-4")
 
 
@@ -251,7 +249,7 @@ def train_classifiers(root: Path, conf_path: Path, n: int, seed: int) -> None:
     trains like one, on the same generators as the demo (held apart from the corpus's texts)."""
     import subprocess
 
-    from corpusmill.samplegen.crawl import classifier_examples
+    from corpusmill.samplegen.crawl import CLASSIFIER_LABELS, classifier_examples
 
     out = root / "models" / "classifiers"
     if (out / "config.json").exists():
@@ -259,10 +257,10 @@ def train_classifiers(root: Path, conf_path: Path, n: int, seed: int) -> None:
     data = root / "classifier-examples"
     data.mkdir(parents=True, exist_ok=True)
     inputs = []
-    for head, task in CLASSIFIER_TASKS.items():
+    for head in CLASSIFIER_LABELS:            # one head per generator task, named after it
         path = data / f"{head}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
-            for text, label in classifier_examples(task, seed, n):
+            for text, label in classifier_examples(head, seed, n):
                 fh.write(json.dumps({"text": text, "label": label}, ensure_ascii=False) + "\n")
         inputs += ["--input", f"{head}={path}"]
     t0 = time.monotonic()
@@ -273,7 +271,7 @@ def train_classifiers(root: Path, conf_path: Path, n: int, seed: int) -> None:
 
 
 def classifier_summary(path: Path) -> dict:
-    """Per head: training rows, validation macro F1, the cascade's band and its validation share."""
+    """Per head: validation macro F1, the cascade's band and its share of the validation texts."""
     heads = path / "heads.json"
     if not heads.exists():
         return {}
