@@ -109,6 +109,37 @@ def test_runtime_agrees_with_fp32(env, batch, reference, runtime):
     assert er.load_encoder(str(env[0]), runtime) is enc          # one load per process and key
 
 
+INT8_VECTORS = """
+import sys, torch
+from transformers import AutoTokenizer
+from corpusmill.udfs.classifiers import encoder_runtime as er
+torch.set_num_threads(1)
+tok = AutoTokenizer.from_pretrained(sys.argv[1])
+texts = sys.argv[3:]
+enc = tok(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
+torch.save(er.load_encoder(sys.argv[1], "int8").pooled(enc["input_ids"], enc["attention_mask"]), sys.argv[2])
+"""
+
+
+def test_int8_is_the_same_on_avx2_and_on_the_native_kernels(env, tmp_path):
+    """fbgemm's AVX2 kernel (what an AVX2-only CPU runs: FBGEMM_ENABLE_INSTRUCTIONS=AVX2 makes any
+    x86 CPU run it) saturates int16 sums of two 8-bit products; quantize_int8's 7-bit weights never
+    reach that, so AVX2 and this CPU's own kernels (AVX-512 VNNI, AMX) give the same vectors."""
+    import subprocess
+
+    out = {}
+    for isa in ("native", "AVX2"):
+        envv = {k: v for k, v in os.environ.items() if k != "FBGEMM_ENABLE_INSTRUCTIONS"}
+        if isa != "native":
+            envv["FBGEMM_ENABLE_INSTRUCTIONS"] = isa
+        path = tmp_path / f"{isa}.pt"
+        p = subprocess.run([sys.executable, "-c", INT8_VECTORS, str(env[0]), str(path), *TEXTS], env=envv,
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-3000:]
+        out[isa] = torch.load(path)
+    assert torch.allclose(out["native"], out["AVX2"], atol=1e-5), (out["native"] - out["AVX2"]).abs().max()
+
+
 def test_auto_on_cpu_is_bf16_with_amx_else_the_cpu_default(env, monkeypatch):
     enc = er.load_encoder(str(env[0]), "auto", device="cpu")
     want = er.CPU_DEFAULT_BF16 if er._cpu_has({"amx_bf16"}) else er.CPU_DEFAULT

@@ -6,8 +6,9 @@ linear heads on top are the caller's. This module only turns token ids into pool
 as the machine allows:
 
 - `torch`: the eager model (fp32 on the CPU; on CUDA the given half dtype, bf16 by default).
-- `int8`: torch dynamic quantization of every nn.Linear (int8 weights, activations quantized per
-  batch at run time); CPU only.
+- `int8`: torch dynamic quantization of the nn.Linear layers (7-bit weights per channel, 8-bit
+  activations quantized per batch at run time: the same vectors on AVX2, AVX-512 and AMX kernels,
+  see quantize_int8); CPU only.
 - `onnx`: the encoder and its pooling exported once to ONNX and run by onnxruntime's CPU provider
   (all graph optimizations, intra-op threads = torch.get_num_threads(), one inter-op thread).
 - `onnx-int8`: that export dynamically quantized by onnxruntime.quantization (needs the `onnx`
@@ -310,24 +311,23 @@ def _cpu_has(flags: set[str]) -> bool:
     return False
 
 
-def _cpu_has_vnni() -> bool:
-    """x86 VNNI (AVX512-VNNI, AVX-VNNI or AMX-INT8): u8 x s8 products accumulate in int32, so
-    activations may use all 8 bits; without it fbgemm's AVX2 kernel can saturate int16 sums."""
-    return _cpu_has({"avx512_vnni", "avx_vnni", "amx_int8"})
-
-
 def quantize_int8(model):
     """model's nn.Linear layers with int8 weights (per output channel) and dynamically quantized
     activations (torch.ao.quantization.quantize_dynamic; CPU only), the down-projections excepted.
 
-    Three changes to the stock `quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)`, which moves
-    MiniLM-L6's pooled vectors to cosine ~0.86 of fp32 (its hidden states have outlier features up to
-    ~30 against a mean |x| of ~0.4, and activations get one scale per batch): per-channel weight
-    scales; on CPUs with VNNI, 8-bit activations instead of the 7 bits (reduce_range) that old AVX2
-    kernels need; and the down-projections (in_features > out_features: the FFN output, whose GELU
-    inputs are the most skewed) kept in fp32. On MiniLM-L6: mean cosine ~0.993 (a few-token text
-    ~0.98), about as fast as the stock call. The activation scale is per batch, so a document's
-    vector depends slightly on its batch mates.
+    The stock `quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)` moves MiniLM-L6's pooled
+    vectors to cosine ~0.86 of fp32: its hidden states have outlier features up to ~30 against a mean
+    |x| of ~0.4, and activations get one scale per batch. Three changes:
+    - per-channel weight scales;
+    - the down-projections (in_features > out_features: the FFN output, whose GELU inputs are the
+      most skewed) kept in fp32;
+    - 8-bit activations with 7-bit weights (-64..63). fbgemm's AVX2 kernel (vpmaddubsw) adds two
+      u8 x s8 products in int16 and saturates past 32,767; 255 x 64 x 2 = 32,640 never does, so every
+      kernel (AVX2, AVX-512 VNNI, AMX) computes the same integers and the vectors do not depend on
+      the CPU. torch's default spends the bit on the activations instead (reduce_range), whose
+      per-batch scale suffers far more: worst pooled cosine 0.985 against 0.994 here.
+    On MiniLM-L6: mean cosine ~0.995 of fp32, about as fast as the stock call. The activation scale
+    is per batch, so a document's vector depends slightly on its batch mates.
     """
     import torch
 
@@ -335,23 +335,25 @@ def quantize_int8(model):
         warnings.simplefilter("ignore")
         try:
             from torch.ao.nn.quantized import dynamic as nnqd
-            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+            from torch.ao.quantization import PerChannelMinMaxObserver, PlaceholderObserver, QConfig, quantize_dynamic
         except ImportError as e:
             raise RuntimeError(f"encoder runtime 'int8' needs torch.ao.quantization.quantize_dynamic, which "
                                f"torch {torch.__version__} no longer has ({e})") from None
-        mapping = None
-        if _cpu_has_vnni() and torch.backends.quantized.engine in ("x86", "fbgemm", "onednn"):
-            mapping = {torch.nn.Linear: _full_range_linear(nnqd)}
-        spec = {name: per_channel_dynamic_qconfig for name, mod in model.named_modules()
+        qconfig = QConfig(
+            activation=PlaceholderObserver.with_args(dtype=torch.quint8, quant_min=0, quant_max=255, is_dynamic=True),
+            weight=PerChannelMinMaxObserver.with_args(dtype=torch.qint8, qscheme=torch.per_channel_symmetric,
+                                                      quant_min=-64, quant_max=63))
+        spec = {name: qconfig for name, mod in model.named_modules()
                 if isinstance(mod, torch.nn.Linear) and mod.in_features <= mod.out_features}
-        return quantize_dynamic(model, spec, mapping=mapping)
+        return quantize_dynamic(model, spec, mapping={torch.nn.Linear: _full_range_linear(nnqd)})
 
 
 _FULL_RANGE_LINEAR = None
 
 
 def _full_range_linear(nnqd):
-    """A dynamic quantized Linear whose activations use 8 bits (reduce_range=False)."""
+    """A dynamic quantized Linear whose activations use all 8 bits (reduce_range=False; its weights
+    are 7-bit, see quantize_int8)."""
     global _FULL_RANGE_LINEAR
     if _FULL_RANGE_LINEAR is None:
         import torch
