@@ -27,10 +27,7 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 WORDS = ("data pipeline spark model token river mountain city market energy policy science music garden "
          "history language network system value quality report season market engine window coffee paper "

@@ -90,10 +90,8 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from proctree import PeakRSS, tree_cpu  # noqa: E402  (bench/ is sys.path[0] when run as a script)
+from proctree import PeakRSS, tree_cpu  # bench/ is sys.path[0] when run as a script
 
 log = logging.getLogger("bench")
 

@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Iterator, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from corpusmill.udfs.safety import domains  # noqa: E402
+from corpusmill.udfs.safety import domains
 
 SYL = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "qua", "ber", "tan", "dor", "fel", "gin"]
 TLDS = ["com", "net", "org", "info", "cn", "ru", "de", "co.uk", "com.br", "xyz", "top", "biz"]
@@ -128,12 +127,11 @@ def bench_hash_index(list_file: Path, urls: list[str], repeats: int,
 
 
 def spark_session(tmp: Path):
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import make_config
-
     from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.registry import load_config
 
-    config = make_config(tmp)
+    config = load_config(None, [f"storage.root={tmp}", "spark.master=local[2]", "spark.driver_memory=2g",
+                                "spark.shuffle_partitions=4", "storage.catalog=none"])
     return get_spark(config)
 
 

@@ -29,10 +29,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench_pipeline import bench_config, generate_corpus  # noqa: E402  (bench/ is sys.path[0])
+from bench_pipeline import bench_config, generate_corpus  # bench/ is sys.path[0] when run as a script
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 # (module, attribute) of the bookkeeping functions; methods as "Class.method"
 BOOKKEEPING = [

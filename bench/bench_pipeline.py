@@ -47,10 +47,9 @@ import time
 from multiprocessing import Pool
 from pathlib import Path
 
-from proctree import Sampler, processes, tree  # noqa: E402  (bench/ is sys.path[0] when run as a script)
+from proctree import Sampler, processes, tree  # bench/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 DUMPS = ("CC-MAIN-2024-10", "CC-MAIN-2024-18")
 SHARD_DOCS = 10_000

@@ -27,10 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from proctree import PeakRSS  # noqa: E402  (bench/ is sys.path[0] when run as a script)
+from proctree import PeakRSS  # bench/ is sys.path[0] when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 FAMILIES = ["gopher_repetition", "gopher_quality", "c4", "fineweb"]
 

@@ -33,8 +33,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 DEFAULT_RUNTIMES = "torch,int8,onnx,onnx-int8,bf16"
 

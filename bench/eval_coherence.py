@@ -20,7 +20,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 

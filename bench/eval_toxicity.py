@@ -33,10 +33,9 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from corpusmill.jobs.core.config import default_section  # noqa: E402
-from corpusmill.jobs.training.train_classifier import (  # noqa: E402
+from corpusmill.jobs.core.config import default_section
+from corpusmill.jobs.training.train_classifier import (
     ClassifiersConfig,
     TrainSettings,
     classification_metrics,

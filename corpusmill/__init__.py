@@ -2,8 +2,10 @@
 pretraining data.
 
 The one import name. In a source checkout the code sits in the top-level folders (jobs/, udfs/,
-schemas/, conf/, samplegen/), imported as `corpusmill.jobs`, `corpusmill.udfs`, ...; an installed
-wheel or the `build-archive` zip holds the same folders inside this package.
+schemas/, conf/, samplegen/); this folder holds a committed symlink to each (corpusmill/jobs ->
+../jobs, ...), so `corpusmill.jobs`, `corpusmill.udfs`, ... resolve from the files alone, for Python,
+type checkers and IDEs. An installed wheel or the `build-archive` zip holds the same folders inside
+this package as plain folders.
 
 The Python API (the notebooks use it):
 
@@ -16,14 +18,6 @@ The Python API (the notebooks use it):
     corpusmill.sql(config, "SELECT lang, count(*) FROM pretrain GROUP BY lang").show()
 """
 from __future__ import annotations
-
-from pathlib import Path
-
-_HERE = Path(__file__).resolve().parent
-_CHECKOUT = _HERE.parent
-if not (_HERE / "jobs").is_dir() and (_CHECKOUT / "jobs" / "__init__.py").is_file() \
-        and (_CHECKOUT / "pyproject.toml").is_file():
-    __path__.append(str(_CHECKOUT))    # noqa: F821 - a source checkout: corpusmill.jobs is ./jobs
 
 __all__ = ["load_config", "spark_session", "stages", "run", "tables", "read_table", "sql"]
 

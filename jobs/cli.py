@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import zipfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import corpusmill
 from corpusmill.jobs.core import rootlock
 from corpusmill.jobs.core.console import fail, pop_global_flags, print_funnel, print_rows, progress, setup_logging
 from corpusmill.jobs.core.session import get_spark
@@ -81,21 +83,22 @@ def cmd_tables(args, config) -> int:
     return 0
 
 
-ARCHIVE_PACKAGES = ("jobs", "udfs", "schemas", "conf", "samplegen")   # samplegen: the stages' demo hooks import it
+ARCHIVE_SUFFIXES = (".py", ".yaml", ".properties", ".txt", ".json")
 
 
 def build_archive(out: str | Path = "dist/corpusmill.zip") -> Path:
-    """Zip the `corpusmill` package for `spark-submit --py-files` (the folders inside it, as a wheel has them)."""
-    root = Path(__file__).resolve().parent.parent
+    """Zip the `corpusmill` package for `spark-submit --py-files`, its folders inside it as a wheel
+    has them (in a checkout they are symlinks to the top-level folders, followed here)."""
+    pkg = Path(corpusmill.__file__).parent
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in ("__init__.py", "__main__.py"):
-            z.write(root / "corpusmill" / f, f"corpusmill/{f}")
-        for pkg in ARCHIVE_PACKAGES:
-            for f in sorted((root / pkg).rglob("*")):
-                if f.is_file() and "__pycache__" not in f.parts and f.suffix in (".py", ".yaml", ".txt", ".json"):
-                    z.write(f, "corpusmill/" + f.relative_to(root).as_posix())
+        for folder, dirs, files in os.walk(pkg, followlinks=True):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                f = Path(folder) / name
+                if f.suffix in ARCHIVE_SUFFIXES:
+                    z.write(f, "corpusmill/" + f.relative_to(pkg).as_posix())
     return out
 
 

@@ -37,7 +37,18 @@ def _checkout_packages() -> set[str]:
 def test_pyproject_lists_every_package_of_the_checkout():
     tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert set(tool["packages"]) == _checkout_packages()
-    assert {f"corpusmill.{f}": f for f in SOURCE_FOLDERS}.items() <= tool["package-dir"].items()
+    assert "package-dir" not in tool         # the symlinks below are the mapping, for the build as for Python
+
+
+def test_the_package_links_each_top_level_folder():
+    """corpusmill/<folder> -> ../<folder>, committed: imports resolve from the files alone."""
+    for folder in SOURCE_FOLDERS:
+        link = ROOT / "corpusmill" / folder
+        assert link.is_symlink() and str(link.readlink()) == f"../{folder}", folder
+    tracked = subprocess.run(["git", "ls-files", "-s", "corpusmill"], capture_output=True, text=True, cwd=ROOT)
+    if tracked.returncode == 0 and tracked.stdout:      # a git checkout: the links are committed as links
+        modes = {line.split("\t")[1]: line.split()[0] for line in tracked.stdout.splitlines()}
+        assert all(modes.get(f"corpusmill/{f}") == "120000" for f in SOURCE_FOLDERS), modes
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +96,9 @@ def test_the_checkout_maps_its_folders_into_corpusmill():
     import corpusmill
     import corpusmill.jobs.core.config as config_mod
 
-    assert str(ROOT) in corpusmill.__path__
-    assert Path(config_mod.__file__) == ROOT / "jobs" / "core" / "config.py"
+    assert list(corpusmill.__path__) == [str(ROOT / "corpusmill")]
+    assert Path(config_mod.__file__) == ROOT / "corpusmill" / "jobs" / "core" / "config.py"
+    assert Path(config_mod.__file__).resolve() == ROOT / "jobs" / "core" / "config.py"
 
 
 def test_the_spark_submit_zip_holds_the_package(tmp_path):
@@ -101,6 +113,10 @@ def test_the_spark_submit_zip_holds_the_package(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     cli_file, n_paths, _ = p.stdout.split()
     assert cli_file.startswith(str(z)) and n_paths == "1"
+    names = set(zipfile.ZipFile(z).namelist())
+    assert {"corpusmill/__init__.py", "corpusmill/conf/default.yaml", "corpusmill/conf/log4j2.properties",
+            "corpusmill/udfs/rules/data/spacy_en_tokenizer_exceptions.txt"} <= names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
 def test_the_python_api_runs_a_stage_and_reads_its_table(spark, tmp_path):

@@ -534,7 +534,7 @@ def export_onnx(path: str, out: str) -> None:
 def _onnx_optional():
     """Let the TorchScript exporter run without the `onnx` package (see export_onnx)."""
     try:
-        import onnx  # noqa: F401
+        import onnx  # noqa: F401  # pyright: ignore[reportMissingImports] - optional
         have_onnx = True
     except ImportError:
         have_onnx = False
@@ -569,7 +569,7 @@ def _quantized_file(src: Path) -> Path:
     if _fresh(target, [src], recipe):
         return target
     try:
-        import onnx
+        import onnx  # pyright: ignore[reportMissingImports] - optional (onnx-int8 only)
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as e:
         raise RuntimeError("encoder runtime 'onnx-int8' needs the onnx package for onnxruntime's "
