@@ -55,10 +55,10 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="bench-longctx-")
     models = args.models
     if not models:
-        from corpusmill.jobs.training.train_lm import build_reference_models
+        from corpusmill.jobs.tools.demo_assets import build_kenlm_models
 
         models = os.path.join(tmp, "models")
-        build_reference_models(models, ["en"], n_sentences=5000, vocab_size=2000)
+        build_kenlm_models(models, ["en"], n_sentences=5000, vocab_size=2000)
     texts = ["\n".join(K.long_story(rng_for("bench", i), "en")["paragraphs"]) for i in range(args.docs)]
     mb = sum(len(t.encode()) for t in texts) / 1e6
     print(f"{args.docs} generated en long documents, {mb:.2f} MB; models {models}")
@@ -128,10 +128,10 @@ def bench_causal(args) -> int:
                                 "spark.conf={spark.sql.execution.arrow.maxRecordsPerBatch: '8'}"])
     model = args.causal_model
     if not model:
-        from corpusmill.jobs.training.train_causal_lm import build_demo_model
+        from corpusmill.jobs.tools.demo_assets import build_causal_lm, demo_causal_lm
 
         model = os.path.join(tmp, "causal-lm")
-        build_demo_model(model, ["en"], config.longctx.causal_lm.for_demo())
+        build_causal_lm(model, ["en"], demo_causal_lm(config), config.demo.causal_lm.docs)
     from corpusmill.jobs.stages.longctx import causal_spec
 
     spec = replace(causal_spec(config), model=os.path.abspath(model) if os.path.exists(model) else model,

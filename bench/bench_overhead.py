@@ -107,6 +107,8 @@ def main(argv=None) -> int:
     found = instrument()
     from corpusmill.jobs.core.session import get_spark
     from corpusmill.jobs.pipeline import run_pipeline, stages_by_name
+    from corpusmill.jobs.tools import demo_assets
+    from corpusmill.samplegen import code_repos as samplegen_code
 
     work = Path(args.work).resolve()
     root = work / "store"
@@ -118,9 +120,8 @@ def main(argv=None) -> int:
     config = bench_config(root, work / "corpus", "4g", 4)
     spark = get_spark(config)
     stages = stages_by_name(args.stages.split(",") if args.stages else None)
-    for s in stages:
-        if s.prepare_demo is not None:
-            s.prepare_demo(spark, config)
+    demo_assets.prepare(config)                # the demo's blocklists and models, and code repositories
+    samplegen_code.generate_for_config(config)
     print(f"wrapped: {', '.join(found)}", flush=True)
     for s in stages:                            # warm-up: JVM, workers, models, Delta classes
         run_pipeline(spark, config, [s.name], force=True)

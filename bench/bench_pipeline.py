@@ -283,6 +283,8 @@ def run_bench(args) -> dict:
     from corpusmill.jobs.core import tableio
     from corpusmill.jobs.core.session import get_spark
     from corpusmill.jobs.pipeline import run_pipeline, stages_by_name
+    from corpusmill.jobs.tools import demo_assets
+    from corpusmill.samplegen import code_repos as samplegen_code
 
     n = args.docs
     work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{n}").resolve()
@@ -308,10 +310,9 @@ def run_bench(args) -> dict:
     spark = get_spark(config)
     selected = stages_by_name(args.stages.split(",") if args.stages else None)
     stages = [s.name for s in selected]
-    for stage in selected:   # demo assets: blocklists, models (skipped when --models gave them), code repos
-        if stage.prepare_demo is not None and stage.name not in done:
-            print(f"[bench] preparing {stage.name} ...", flush=True)
-            stage.prepare_demo(spark, config)
+    # the demo's blocklists and models (each skipped when --models gave it) and code repositories
+    demo_assets.prepare(config, lambda msg: print(f"[bench] {msg}", flush=True))
+    samplegen_code.generate_for_config(config)
     per_stage = []
     sittings = (json.loads(out.read_text()).get("sittings", 1) + 1) if done else 1
 

@@ -16,22 +16,23 @@ from corpusmill.jobs import cli
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import ConfigError
 from corpusmill.jobs.stages import longctx
-from corpusmill.jobs.training.train_causal_lm import CausalTrainConfig, demo_text, train_causal_lm
+from corpusmill.jobs.tools import demo_assets
+from corpusmill.jobs.tools.demo_assets import causal_lm_text
+from corpusmill.jobs.training.train_causal_lm import CausalTrainConfig, train_causal_lm
 from corpusmill.schemas import longctx_signals
 from corpusmill.schemas.base import assert_matches
 from corpusmill.udfs.longctx import causal_lm
 from corpusmill.udfs.longctx.causal_lm import CausalLMSpec, chunk_spans, fit_window
 
 TINY = CausalTrainConfig(vocab_size=400, layers=2, hidden=32, heads=2, positions=256, steps=30, batch_size=4,
-                         lr=3e-3, seed=0, max_chars=200_000, threads=1, demo_docs=10, demo_steps=30,
-                         demo_hidden=32, demo_positions=256, demo_vocab_size=400)
+                         lr=3e-3, seed=0, max_chars=200_000, threads=1)
 
 
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory):
     """A 2-layer, 32-wide Llama + byte-level BPE from generated en/zh articles (a few seconds)."""
     d = str(tmp_path_factory.mktemp("tiny-causal-lm"))
-    train_causal_lm(demo_text(["en", "zh"], TINY.demo_docs, 0), d, TINY, source="test")
+    train_causal_lm(causal_lm_text(["en", "zh"], 10, 0), d, TINY, source="test")
     return d
 
 
@@ -229,7 +230,7 @@ def test_cli_trains_a_standard_hf_directory_deterministically(tmp_path, capsys):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     txt = tmp_path / "ref.txt"
-    txt.write_text("\n".join(demo_text(["en", "zh"], 4, 1)) + "\n")
+    txt.write_text("\n".join(causal_lm_text(["en", "zh"], 4, 1)) + "\n")
     args = ["train-causal-lm", "--text", str(txt), "--steps", "6", "--set", f"storage.root={tmp_path}",
             *[f"--set=longctx.causal_lm.{k}={getattr(TINY, k)}" for k in ("vocab_size", "hidden", "heads",
                                                                          "positions", "batch_size", "threads")]]
@@ -260,14 +261,14 @@ def test_cli_bad_reference_input(tmp_path, capsys):
     assert not (tmp_path / "models" / "causal-lm").exists()
 
 
-def test_prepare_demo_builds_the_default_causal_lm_once(spark, config_factory, lc_models, tmp_path):
-    config = config_factory(f"longctx.models_dir={lc_models}", "longctx.causal_lm.demo_steps=3",
-                            "longctx.causal_lm.demo_docs=3", "longctx.causal_lm.demo_hidden=32")
-    longctx.prepare_demo(spark, config)
+def test_the_demo_builds_the_default_causal_lm_once(config_factory, lc_models, tmp_path):
+    config = config_factory(f"longctx.models_dir={lc_models}", "demo.causal_lm.steps=3",
+                            "demo.causal_lm.docs=3", "demo.causal_lm.hidden=32")
+    demo_assets.build_longctx_models(config)
     d = tmp_path / "models" / "causal-lm"
     meta = json.loads((d / "meta.json").read_text())
-    assert meta["steps"] == 3 and meta["hidden"] == 32 and meta["positions"] == 256 and "demo_text" in meta["source"]
+    assert meta["steps"] == 3 and meta["hidden"] == 32 and meta["positions"] == 256 and "causal_lm_text" in meta["source"]
     mtime = os.stat(d / "model.safetensors").st_mtime
-    longctx.prepare_demo(spark, config)
+    demo_assets.build_longctx_models(config)
     assert os.stat(d / "model.safetensors").st_mtime == mtime
     longctx.check_models(config)                                # the default path now resolves

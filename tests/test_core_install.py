@@ -78,7 +78,7 @@ def test_require_names_the_extra():
 
 def test_core_runs_format_rules_dedup_blocklists_and_kenlm(tmp_path, core_python, core_env):
     from corpusmill.jobs.registry import load_config
-    from corpusmill.jobs.stages.safety import write_demo_blocklists
+    from corpusmill.jobs.tools.demo_assets import write_blocklists
 
     crawl = tmp_path / "crawl"
     samplegen.generate_crawl(str(crawl), seed=5, pages_per_dump=20)
@@ -88,10 +88,10 @@ def test_core_runs_format_rules_dedup_blocklists_and_kenlm(tmp_path, core_python
                     "format:\n  text_sources: []\n"
                     "safety:\n  toxicity: {model: none}\n  pornography: {model: none}\n"
                     f"longctx:\n  models_dir: {models}\n  languages: [en]\n  coherence: {{scorer: kenlm_cache}}\n")
-    write_demo_blocklists(load_config(str(conf)))
+    write_blocklists(load_config(str(conf)))
 
-    p = _py(core_python, core_env, "-c", "from corpusmill.jobs.training.train_lm import build_reference_models; "
-                            f"build_reference_models({str(models)!r}, ['en'], n_sentences=2000, seed=0, vocab_size=1000)")
+    p = _py(core_python, core_env, "-c", "from corpusmill.jobs.tools.demo_assets import build_kenlm_models; "
+                            f"build_kenlm_models({str(models)!r}, ['en'], n_sentences=2000, seed=0, vocab_size=1000)")
     assert p.returncode == 0, p.stderr[-3000:]
 
     p = _py(core_python, core_env, "-m", "corpusmill", "run", "--conf", str(conf), "--stages", "format,rules,dedup,safety,longctx",

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import ConfigError
 from corpusmill.jobs.stages import longctx
+from corpusmill.jobs.tools import demo_assets
 from corpusmill.schemas import documents, longctx_signals, rejected, runs
 from corpusmill.schemas import longctx as longctx_schema
 from corpusmill.schemas.base import assert_matches
@@ -24,10 +25,10 @@ SMALL_COHERENCE = ["longctx.coherence.chunk_tokens=1024", "longctx.coherence.tar
 @pytest.fixture(scope="session")
 def lc_models(tmp_path_factory):
     """en + zh SentencePiece/KenLM models from samplegen.crawl reference text (a few seconds each)."""
-    from corpusmill.jobs.training.train_lm import build_reference_models
+    from corpusmill.jobs.tools.demo_assets import build_kenlm_models
 
     d = tmp_path_factory.mktemp("lc-models")
-    build_reference_models(str(d), ["en", "zh"], n_sentences=3000, seed=0, vocab_size=1500)
+    build_kenlm_models(str(d), ["en", "zh"], n_sentences=3000, seed=0, vocab_size=1500)
     return str(d)
 
 
@@ -242,7 +243,7 @@ def test_huge_document_is_scored_with_bounded_memory(lc_models):
 
 
 def test_demo_models_and_the_demo_long_documents(spark, config_factory, tmp_path):
-    """prepare_demo builds en/zh models from samplegen.crawl text; with the default config (4,096-token
+    """The demo builds en/zh models from samplegen.crawl text; with the default config (4,096-token
     coherence chunks, default thresholds) the demo's long stories are kept and its incoherent dumps
     (fragments + logs + number tables) are rejected."""
     from corpusmill.samplegen import kinds as K
@@ -250,7 +251,7 @@ def test_demo_models_and_the_demo_long_documents(spark, config_factory, tmp_path
     from corpusmill.udfs.longctx.perplexity import has_model
 
     config = config_factory(f"longctx.models_dir={tmp_path / 'demo-models'}")
-    longctx.prepare_demo(spark, config)
+    demo_assets.build_longctx_models(config)
     assert has_model(str(tmp_path / "demo-models"), "en") and has_model(str(tmp_path / "demo-models"), "zh")
     rows = []
     for lang in ("en", "zh"):

@@ -104,12 +104,13 @@ def test_training_loops_report_progress(tmp_path, caplog, monkeypatch):
     from test_causal_lm import TINY
 
     from corpusmill.jobs.training import train_lm
-    from corpusmill.jobs.training.train_causal_lm import demo_text, train_causal_lm
+    from corpusmill.jobs.tools.demo_assets import causal_lm_text
+    from corpusmill.jobs.training.train_causal_lm import train_causal_lm
     from corpusmill.samplegen import crawl as samplegen
 
     monkeypatch.setenv("CORPUSMILL_PROGRESS_SECONDS", "0")
     caplog.set_level(logging.INFO, logger="corpusmill")
-    train_causal_lm(demo_text(["en"], 4, 0), str(tmp_path / "clm"), replace(TINY, steps=3), source="test")
+    train_causal_lm(causal_lm_text(["en"], 4, 0), str(tmp_path / "clm"), replace(TINY, steps=3), source="test")
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[train-causal-lm] ")]
     assert [ln.split(" ")[1] for ln in lines] == ["1/3", "2/3", "3/3"] and "tokens/s" in lines[-1]
     assert "loss " in lines[-1]

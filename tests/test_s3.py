@@ -123,7 +123,8 @@ def _cli(env: dict, *args: str) -> str:
 
 def test_pipeline_reads_warc_writes_tables_and_stages_models_on_s3a(s3, tmp_path):
     from corpusmill.jobs.core.config import ConfigError
-    from corpusmill.jobs.training.train_lm import build_reference_models, kenlm_binaries
+    from corpusmill.jobs.tools.demo_assets import build_kenlm_models
+    from corpusmill.jobs.training.train_lm import kenlm_binaries
     from corpusmill.samplegen import crawl as samplegen
 
     _s3a_jars()
@@ -135,7 +136,7 @@ def test_pipeline_reads_warc_writes_tables_and_stages_models_on_s3a(s3, tmp_path
     manifest = samplegen.generate_crawl(str(tmp_path / "crawl"), seed=3, pages_per_dump=6)
     uploaded = _upload_dir(client, tmp_path / "crawl", "in")
     assert sum(k.endswith(".warc.gz") for k in uploaded) == len(manifest["files"])
-    build_reference_models(str(tmp_path / "kenlm"), ["en"], n_sentences=1500, seed=0, vocab_size=800)
+    build_kenlm_models(str(tmp_path / "kenlm"), ["en"], n_sentences=1500, seed=0, vocab_size=800)
     models = _upload_dir(client, tmp_path / "kenlm", "store/models/kenlm")
     assert {"store/models/kenlm/en.sp.model", "store/models/kenlm/en.arpa.bin"} <= set(models)
 

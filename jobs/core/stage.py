@@ -39,7 +39,6 @@ class Stage:
     inputs: tuple[str, ...]    # tables read ("files": the --input paths)
     outputs: tuple[str, ...]   # tables written (besides `rejected` and `runs`), the main output last
     check: Callable[[Config], Any] | None = None       # checks that need no Spark, run before it starts
-    prepare_demo: Callable[[SparkSession, Config], None] | None = None   # builds the demo's models and lists
     report_thresholds: Callable[[Config], dict] | None = None            # {table: {column: [(value, label)]}}
 
 

@@ -1,5 +1,5 @@
 """What the two classifier stages (safety, quality) share: model resolution and checks, per-language
-thresholds, the keep/reject split from stored signals, report lines, and the demo's classifiers."""
+thresholds, the keep/reject split from stored signals, report lines."""
 from __future__ import annotations
 
 import logging
@@ -12,8 +12,6 @@ from pyspark.sql import functions as F
 
 from corpusmill.jobs.core.config import Config, ConfigError
 from corpusmill.jobs.core.stage import Counts, StageRun, fingerprint
-from corpusmill.jobs.training.train_classifier import TrainSettings, train_heads
-from corpusmill.samplegen import crawl as samplegen
 from corpusmill.udfs.classifiers.classify import ClassifierSpec, cascade_note, check_model, model_labels
 from corpusmill.udfs.ml_extra import require
 from corpusmill.udfs.model_files import in_hub_cache, is_hub_id
@@ -124,42 +122,3 @@ def split_rows(ctx: StageRun, src: DataFrame, sig: DataFrame, out_table, signals
     rejected = src.select("doc_id", "url", "dump", "source_file", "source_record").join(dropped, "doc_id")
     n_rej = ctx.write_rejected(rejected)
     return Counts(rows_in, ctx.rows_written(out_table.name), n_rej, version)
-
-
-# ---- the demo's classifiers ----------------------------------------------------------------------
-# Small on purpose: the demo trains one four-head encoder on 2 CPU cores in about two minutes (128
-# generated examples per head). Measured on those examples' validation split: lr 5e-4 collapses the
-# shared encoder to one class on every head (macro F1 0.33); 1e-4 for three epochs reaches 0.83-1.0.
-DEMO_TRAIN = dict(n=128, epochs=3, max_length=48, seed=0, batch_size=8, lr=1e-4, evals_per_epoch=1)
-
-
-def demo_classifiers(config: Config) -> dict[str, dict[str, tuple[ClassifierSpec, str]]]:
-    """model path -> head -> (spec, generator task) for the classifiers the demo's config names."""
-    out: dict[str, dict[str, tuple[ClassifierSpec, str]]] = {}
-    sections = (("safety", ("toxicity", "pornography")), ("quality", ("advertisement", "fluency")))
-    for name, tasks in sections:
-        if name not in config.sections:
-            continue
-        for task in tasks:
-            spec = getattr(config.sections[name], task)
-            out.setdefault(resolve_model(config, spec.model), {})[spec.head or "default"] = (spec, f"{name}.{task}")
-    return out
-
-
-def train_demo_models(config: Config) -> None:
-    """Fine-tune the demo's classifiers (one multi-head model per model path) unless already there:
-    the `classifiers` section's settings, with the demo's sizes (DEMO_TRAIN) over them."""
-    for out, heads in demo_classifiers(config).items():
-        key = next(iter(heads.values()))[1]
-        if "://" in out or os.path.isfile(os.path.join(out, "config.json")):
-            continue
-        if not (os.path.isabs(out) and out.startswith(config.path(config.storage.models))):
-            raise ConfigError(f"{key}.model: {out} is not a local model under storage.models; the demo only "
-                              f"trains models there")
-        tasks = {h: samplegen.classifier_examples(task.split(".")[1], DEMO_TRAIN["seed"], DEMO_TRAIN["n"])
-                 for h, (_, task) in heads.items()}
-        log.info("[demo] training one encoder with %d heads (%s) on generated examples -> %s", len(tasks),
-                 ", ".join(tasks), out)
-        settings = replace(TrainSettings.from_config(config.classifiers),
-                           **{k: v for k, v in DEMO_TRAIN.items() if k != "n"})
-        train_heads(tasks, out, settings)

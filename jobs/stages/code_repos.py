@@ -36,7 +36,6 @@ from pyspark.sql import types as T
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, ConfigError
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_files, run_stage
-from corpusmill.samplegen import code_repos as samplegen_code
 from corpusmill.schemas import code_files as files_schema
 from corpusmill.schemas import code_samples as samples_schema
 from corpusmill.udfs.code import ingest, pack
@@ -456,12 +455,6 @@ def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, s
     return {"code_samples": lines}
 
 
-def prepare_demo(spark: SparkSession, config: Config) -> None:
-    """Generate the demo's sample repositories (deterministic) where code.inputs expects them."""
-    samplegen_code.generate_for_config(config)
-
-
-
 def _submit_args(argv: list[str]) -> list[str]:
     """spark-submit jobs/stages/code_repos.py --input REPOS: the inputs are repositories (code: prefix)."""
     argv = list(argv)
@@ -479,7 +472,6 @@ STAGE = Stage(
     run=run,
     inputs=("files",),
     outputs=("code_files", "code_samples"),
-    prepare_demo=prepare_demo,
     report_thresholds=report_thresholds,
 )
 

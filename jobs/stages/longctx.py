@@ -25,8 +25,8 @@ from pyspark.sql import functions as F
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, ConfigError
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
-from corpusmill.jobs.training.train_causal_lm import CausalTrainConfig, build_demo_model, default_model_dir
-from corpusmill.jobs.training.train_lm import build_reference_models, models_dir
+from corpusmill.jobs.training.train_causal_lm import CausalTrainConfig, default_model_dir
+from corpusmill.jobs.training.train_lm import models_dir
 from corpusmill.schemas import longctx as longctx_schema
 from corpusmill.schemas import longctx_signals as signals_schema
 from corpusmill.udfs.longctx.causal_lm import CausalLMSpec, check_model, resolved
@@ -65,8 +65,6 @@ class LMConfig:
     order: int
     memory: str                    # lmplz -S
     max_lines: int
-    demo_sentences: int            # prepare_demo: generated reference sentences per language
-    demo_vocab_size: int
 
 
 @dataclass
@@ -370,22 +368,6 @@ def borderline(spark: SparkSession, config: Config, n: int | None = None, excerp
     return near.join(text, "doc_id", "left").orderBy("threshold", "selector", "rank")
 
 
-# ---- demo ------------------------------------------------------------------------------------------------
-def prepare_demo(spark: SparkSession, config: Config) -> None:
-    """Build small en/zh SentencePiece + KenLM models and the small causal LM from the project's
-    generated text (each skipped when it exists)."""
-    lm = config.longctx.lm
-    seed = config.demo.seed if "demo" in config.sections else 0
-    build_reference_models(models_dir(config), config.longctx.languages, n_sentences=lm.demo_sentences, seed=seed,
-                           vocab_size=lm.demo_vocab_size, order=lm.order, memory=lm.memory,
-                           kenlm_bin_dir=lm.kenlm_bin_dir)
-    co = config.longctx.coherence
-    if co.scorer == "causal_lm" and not co.model:     # a configured model is the user's; the default we build
-
-        build_demo_model(default_model_dir(config), config.longctx.languages,
-                         config.longctx.causal_lm.for_demo(seed))
-
-
 STAGE = Stage(
     name="longctx",
     order=60,
@@ -395,7 +377,6 @@ STAGE = Stage(
     inputs=("pretrain",),
     outputs=("longctx_signals", "longctx"),
     check=check_models,
-    prepare_demo=prepare_demo,
     report_thresholds=report_thresholds,
 )
 

@@ -17,7 +17,7 @@ from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
 from corpusmill.jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
-                                          reasons_array, split_rows, threshold_lines, train_demo_models)
+                                          reasons_array, split_rows, threshold_lines)
 from corpusmill.schemas import pretrain as pretrain_schema
 from corpusmill.schemas import quality_signals as signals_schema
 from corpusmill.udfs.classifiers.classify import ClassifierSpec, Target, score_targets
@@ -105,11 +105,6 @@ def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, s
                                                              "p_disfluent": ("disfluent", "drop at")})}
 
 
-def prepare_demo(spark, config: Config) -> None:
-    """Fine-tune the demo classifiers on generated examples (skipped when present)."""
-    train_demo_models(config)
-
-
 STAGE = Stage(
     name="quality",
     order=50,
@@ -119,7 +114,6 @@ STAGE = Stage(
     inputs=("safe",),
     outputs=("quality_signals", "pretrain"),
     check=check,
-    prepare_demo=prepare_demo,
     report_thresholds=report_thresholds,
 )
 

@@ -24,8 +24,7 @@ from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, ConfigError
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
 from corpusmill.jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
-                                          reasons_array, split_rows, threshold_lines, train_demo_models)
-from corpusmill.samplegen import crawl as samplegen
+                                          reasons_array, split_rows, threshold_lines)
 from corpusmill.schemas import safe as safe_schema
 from corpusmill.schemas import safety_signals as signals_schema
 from corpusmill.udfs.classifiers.classify import ClassifierSpec, Target, score_targets
@@ -231,31 +230,6 @@ def report_thresholds(config: Config) -> dict[str, dict[str, list[tuple[float, s
         "p_toxicity": ("toxicity", "drop at"), "p_pornography": ("pornography", "drop at")})}
 
 
-def write_demo_blocklists(config: Config) -> None:
-    """The demo's UT1-format domain folder and per-language word files, from the sample generator."""
-    s = config.safety
-    if s.domain_lists:
-        root = Path(config.path(s.domain_lists[0].path))
-        if not root.exists():
-            for cat, doms in sorted(samplegen.DEMO_BLOCKED_DOMAINS.items()):
-                (root / cat).mkdir(parents=True, exist_ok=True)
-                (root / cat / "domains").write_text("".join(f"{d}\n" for d in doms))
-                (root / cat / "usage").write_text("black\n")
-    if s.word_lists:
-        w = s.word_lists[0]
-        root = Path(config.path(w.partition("=")[2] if "=" in w and "/" not in w.partition("=")[0] else w))
-        if not root.exists():
-            root.mkdir(parents=True)
-            for lang, words in sorted(samplegen.DEMO_BLOCKED_WORDS.items()):
-                (root / lang).write_text("".join(f"{t}\n" for t in words))
-
-
-def prepare_demo(spark, config: Config) -> None:
-    """Build the demo blocklists and fine-tune the demo classifiers (skipped when present)."""
-    write_demo_blocklists(config)
-    train_demo_models(config)
-
-
 STAGE = Stage(
     name="safety",
     order=40,
@@ -265,7 +239,6 @@ STAGE = Stage(
     inputs=("deduped",),
     outputs=("safety_signals", "safe"),
     check=check,
-    prepare_demo=prepare_demo,
     report_thresholds=report_thresholds,
 )
 

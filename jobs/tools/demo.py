@@ -1,11 +1,10 @@
-"""`corpusmill demo`: generate the sample data, build the demo models, run every stage, show the funnel."""
+"""`corpusmill demo`: generate the sample data, build the demo models (demo_assets.py), run every stage, show
+the funnel."""
 from __future__ import annotations
 
 import argparse
 import logging
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from pyspark.sql import functions as F
 
@@ -14,29 +13,11 @@ from corpusmill.jobs.core.config import Config
 from corpusmill.jobs.core.console import print_rows, progress
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.core.stage import Tool
-from corpusmill.jobs.pipeline import run_pipeline, stages_by_name
+from corpusmill.jobs.pipeline import run_pipeline
+from corpusmill.jobs.tools.demo_assets import DemoConfig, generate_samples, prepare
 from corpusmill.jobs.tools.report import write_report
-from corpusmill.samplegen import crawl as samplegen
 
 log = logging.getLogger("corpusmill")
-
-
-@dataclass
-class DemoConfig:
-    seed: int                 # sample generator seed (same seed -> byte-identical sample data)
-    pages_per_dump: int       # generated web pages per crawl dump (two dumps)
-    samples_dir: str          # where the generated inputs go, relative to storage.root
-
-
-def generate_samples(config: Config) -> Path:
-    """Write the sample crawl and text sources once (deterministic; skipped when present)."""
-    base = Path(config.path(config.demo.samples_dir))
-    crawl, text = base / "crawl", base / "text"
-    if not (crawl / "manifest.json").exists():
-        samplegen.generate_crawl(str(crawl), seed=config.demo.seed, pages_per_dump=config.demo.pages_per_dump)
-    if not text.exists() or not any(text.iterdir()):
-        samplegen.generate_text_sources(str(text), seed=config.demo.seed)
-    return base
 
 
 def funnel_rows(spark, config: Config, results) -> list[list]:
@@ -65,11 +46,8 @@ def _run_demo(config: Config, *, force: bool, progress) -> int:
     progress(f"corpusmill demo: tables under {config.path(config.storage.warehouse)}")
     progress("generating sample data ...")
     generate_samples(config)
+    prepare(config, progress)
     spark = get_spark(config)
-    for stage in stages_by_name():
-        if stage.prepare_demo is not None:
-            progress(f"preparing demo assets for {stage.name} ...")
-            stage.prepare_demo(spark, config)
     results = run_pipeline(spark, config, force=force, progress=progress)
     progress("")
     progress("funnel:")

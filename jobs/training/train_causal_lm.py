@@ -29,8 +29,6 @@ from corpusmill.jobs.core.progress import Progress
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.core.stage import Tool
 from corpusmill.jobs.training.train_lm import read_reference_files, read_reference_table
-from corpusmill.samplegen import en as samplegen_en
-from corpusmill.samplegen import zh as samplegen_zh
 from corpusmill.udfs.model_files import is_hub_id
 
 log = logging.getLogger("corpusmill")
@@ -50,17 +48,6 @@ class CausalTrainConfig:
     seed: int
     max_chars: int         # reference characters read at most
     threads: int           # torch CPU threads; 0 = all cores
-    demo_docs: int         # prepare_demo: generated articles per language
-    demo_steps: int        # prepare_demo: optimizer steps (the demo runs in CI: keep short)
-    demo_hidden: int       # prepare_demo: a smaller model, so that enough steps fit in about a minute
-    demo_positions: int
-    demo_vocab_size: int
-
-    def for_demo(self, seed: int = 0) -> "CausalTrainConfig":
-        from dataclasses import replace
-
-        return replace(self, steps=self.demo_steps, hidden=self.demo_hidden, positions=self.demo_positions,
-                       vocab_size=self.demo_vocab_size, seed=self.seed + seed)
 
 
 def default_model_dir(config: Config) -> str:
@@ -169,30 +156,6 @@ def train_causal_lm(lines: Iterable[str], out_dir: str, t: CausalTrainConfig, so
     log.info("train-causal-lm: %d chars, %d tokens, %d params, loss %.3f -> %s (%.1fs)", meta["chars"],
              meta["tokens"], meta["parameters"], meta["final_loss"], out, meta["seconds"])
     return meta
-
-
-def demo_text(languages: list[str], n_docs: int, seed: int) -> list[str]:
-    """Generated articles (samplegen.crawl's en/zh writers), one topic each, paragraphs in order."""
-    import random
-
-    mods = {"en": samplegen_en, "zh": samplegen_zh}
-    lines = []
-    for i in range(n_docs):
-        for lang in languages:
-            if lang in mods:
-                rng = random.Random(f"causal-demo/{lang}/{seed}/{i}")
-                lines += mods[lang].article(rng, paragraphs=(10, 16))["paragraphs"]
-    return lines
-
-
-def build_demo_model(out_dir: str, languages: list[str], t: CausalTrainConfig) -> bool:
-    """prepare_demo / tests: train t (see CausalTrainConfig.for_demo) on generated articles unless
-    out_dir already holds a model."""
-    if os.path.isfile(os.path.join(out_dir, "config.json")):
-        return False
-    train_causal_lm(demo_text(languages, t.demo_docs, t.seed), out_dir, t,
-                    source=f"corpusmill.jobs.training.train_causal_lm.demo_text({languages}, n_docs={t.demo_docs}, seed={t.seed})")
-    return True
 
 
 # ---- command line -----------------------------------------------------------------------------------------

@@ -28,8 +28,7 @@ from corpusmill.jobs.core.config import Config, ConfigError, cache_dir
 from corpusmill.jobs.core.progress import Progress
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.core.stage import Tool
-from corpusmill.samplegen import crawl as samplegen
-from corpusmill.udfs.longctx.perplexity import has_model, normalize_line
+from corpusmill.udfs.longctx.perplexity import normalize_line
 
 log = logging.getLogger("corpusmill")
 
@@ -191,23 +190,6 @@ def train_language_model(lines: Iterable[str], lang: str, out_dir: str, *, vocab
     log.info("train-lm %s: %d lines, %d tokens, vocab %d, %d-gram -> %s (%.1fs)", lang, n_lines, n_tokens,
              meta["vocab_size"], order, out, meta["seconds"])
     return meta
-
-
-def build_reference_models(out_dir: str, languages: list[str], *, n_sentences: int = 5000, seed: int = 0,
-                           vocab_size: int = 2000, order: int = 5, memory: str = "1G",
-                           kenlm_bin_dir: str = "") -> list[str]:
-    """Models for languages from the project's generated reference text (samplegen.crawl), skipping
-    languages whose models exist. For the demo and the tests: offline, a few seconds per language."""
-    built = []
-    for lang in languages:
-        if has_model(out_dir, lang):
-            continue
-        lines = samplegen.reference_text(lang, n_sentences=n_sentences, seed=seed)
-        train_language_model(lines, lang, out_dir, vocab_size=vocab_size, order=order, memory=memory,
-                             kenlm_bin_dir=kenlm_bin_dir,
-                             source=f"corpusmill.samplegen.reference_text({lang!r}, n_sentences={n_sentences}, seed={seed})")
-        built.append(lang)
-    return built
 
 
 # ---- command line -------------------------------------------------------------------------------------
