@@ -102,8 +102,23 @@ def get_spark(config: Config, app_name: str | None = None, read_only: bool | Non
     if active is not None:
         return active
 
-    root = config.path("")
-    wanted = {
+    wanted = _project_confs(config)
+    wanted.update(_catalog_confs(config, read_only))
+    _log4j_from_start(wanted)
+    wanted.update(config.spark.conf)          # the user's extra confs win over our defaults
+    if under_spark_submit():
+        builder = _submit_builder(config, app_name, wanted)
+    else:
+        builder = _local_builder(config, app_name, wanted)
+    spark = builder.getOrCreate()
+    _after_start(spark, config)
+    return spark
+
+
+def _project_confs(config: Config) -> dict[str, str | None]:
+    """The confs every corpusmill session wants, whoever launched it (None: leave unset): Delta when
+    tables are Delta, Arrow for the Python UDFs with no silent fallback, UTC, no schema merging."""
+    return {
         "spark.sql.extensions": DELTA_EXTENSION if config.storage.table_format == "delta" else None,
         "spark.sql.catalog.spark_catalog": DELTA_CATALOG if config.storage.table_format == "delta" else None,
         "spark.sql.warehouse.dir": config.path(config.storage.warehouse),
@@ -114,57 +129,79 @@ def get_spark(config: Config, app_name: str | None = None, read_only: bool | Non
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
-    builder = SparkSession.builder
+
+
+def _catalog_confs(config: Config, read_only: bool | None) -> dict[str, str]:
+    """The catalog confs of storage.catalog; a session that boots the Derby metastore takes the root's
+    writer lock first (see get_spark), a reader gets an in-memory catalog."""
     if config.storage.catalog == "derby" and read_only_catalog(config, read_only):
         log.info("storage.catalog derby: reading %s without the metastore (only the run holding the root's writer "
                  "lock boots it); tables are views", config.path(config.storage.warehouse))
-        wanted["spark.sql.catalogImplementation"] = "in-memory"
-    elif config.storage.catalog == "derby":
+        return {"spark.sql.catalogImplementation": "in-memory"}
+    if config.storage.catalog == "derby":
         # embedded metastore: one per storage root, booted by the root's writer; Derby stays booted as long as
         # this JVM lives, so the writer lock is kept (one more level, never released) until the process exits
         rootlock.acquire(config, "spark session with the derby metastore")
         recover_half_created_metastore(config)
-        wanted["spark.sql.catalogImplementation"] = "hive"
-        wanted["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
-            f"jdbc:derby:;databaseName={config.path('metastore_db')};create=true")
-        wanted["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={config.path('')}"
-    elif config.storage.catalog == "hive":
-        wanted["spark.sql.catalogImplementation"] = "hive"
-        wanted["spark.hadoop.hive.metastore.uris"] = config.storage.metastore_uri
+        return {"spark.sql.catalogImplementation": "hive",
+                "spark.hadoop.javax.jdo.option.ConnectionURL":
+                    f"jdbc:derby:;databaseName={config.path('metastore_db')};create=true",
+                "spark.driver.extraJavaOptions": f"-Dderby.system.home={config.path('')}"}
+    if config.storage.catalog == "hive":
+        return {"spark.sql.catalogImplementation": "hive",
+                "spark.hadoop.hive.metastore.uris": config.storage.metastore_uri}
+    return {}
+
+
+def _log4j_from_start(wanted: dict) -> None:
+    """Point the driver JVM at conf/log4j2.properties when Spark's log level is the default WARN: from the
+    JVM's start, so start-up warnings (native library, loopback host) are filtered too."""
     quiet = os.environ.get("CORPUSMILL_SPARK_LOG_LEVEL", "WARN") == "WARN"
     if quiet and LOG4J2_CONF.is_file():
-        # from the JVM's start, so start-up warnings (native library, loopback host) are filtered too
         opts = wanted.get("spark.driver.extraJavaOptions")
         wanted["spark.driver.extraJavaOptions"] = " ".join(
             x for x in (opts, f"-Dlog4j2.configurationFile=file:{LOG4J2_CONF}") if x)
-    wanted.update(config.spark.conf)          # the user's extra confs win over our defaults
-    if under_spark_submit():
-        SparkContext._ensure_initialized()       # connect to spark-submit's JVM so its confs are visible
-        given = dict(SparkConf().getAll())
-        wanted["spark.app.name"] = app_name or config.spark.app_name     # only if --name was not given
-        for k, v in wanted.items():
-            if v is not None and k not in given:
-                builder = builder.config(k, v)
-    else:
-        if "://" not in root:
-            Path(root).mkdir(parents=True, exist_ok=True)
-        builder = builder.master(os.environ.get("CORPUSMILL_MASTER", config.spark.master))
-        builder = builder.appName(app_name or config.spark.app_name)
-        # Python workers must run this interpreter (it sees the project and its dependencies)
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = builder.config("spark.driver.memory", config.spark.driver_memory)
-        if config.storage.table_format == "delta":
-            # Delta rebuilds a table's snapshot (the state of its log) in 50 tasks by default; a
-            # local table's log is small, and one task makes a write + read 2.3x faster (10.5 s vs
-            # 4.6 s for 3 cycles, local[2]); 50 tasks cost ~20 s of a 90 s dedup run at 100k docs
-            builder = builder.config("spark.databricks.delta.snapshotPartitions", "1")
-        jars = local_jars(config)
-        if jars:
-            builder = builder.config("spark.jars", ",".join(jars))
-        for k, v in wanted.items():
-            if v is not None:
-                builder = builder.config(k, v)
-    spark = builder.getOrCreate()
+
+
+def _submit_builder(config: Config, app_name: str | None, wanted: dict):
+    """Under spark-submit: the master and every conf given there win, so only the unset ones are added."""
+    SparkContext._ensure_initialized()       # connect to spark-submit's JVM so its confs are visible
+    given = dict(SparkConf().getAll())
+    wanted["spark.app.name"] = app_name or config.spark.app_name     # only if --name was not given
+    builder = SparkSession.builder
+    for k, v in wanted.items():
+        if v is not None and k not in given:
+            builder = builder.config(k, v)
+    return builder
+
+
+def _local_builder(config: Config, app_name: str | None, wanted: dict):
+    """Local mode: config decides the master, driver memory and jars, and the storage root is created."""
+    root = config.path("")
+    if "://" not in root:
+        Path(root).mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.master(os.environ.get("CORPUSMILL_MASTER", config.spark.master))
+    builder = builder.appName(app_name or config.spark.app_name)
+    # Python workers must run this interpreter (it sees the project and its dependencies)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = builder.config("spark.driver.memory", config.spark.driver_memory)
+    if config.storage.table_format == "delta":
+        # Delta rebuilds a table's snapshot (the state of its log) in 50 tasks by default; a
+        # local table's log is small, and one task makes a write + read 2.3x faster (10.5 s vs
+        # 4.6 s for 3 cycles, local[2]); 50 tasks cost ~20 s of a 90 s dedup run at 100k docs
+        builder = builder.config("spark.databricks.delta.snapshotPartitions", "1")
+    jars = local_jars(config)
+    if jars:
+        builder = builder.config("spark.jars", ",".join(jars))
+    for k, v in wanted.items():
+        if v is not None:
+            builder = builder.config(k, v)
+    return builder
+
+
+def _after_start(spark, config: Config) -> None:
+    """What a new session needs once it runs: the JVM's log level (and the noisy loggers silenced), the
+    checkpoint directory under storage.tmp, and the UI's address in the log."""
     level = os.environ.get("CORPUSMILL_SPARK_LOG_LEVEL", "WARN")
     spark.sparkContext.setLogLevel(level)
     if level == "WARN":
@@ -173,7 +210,6 @@ def get_spark(config: Config, app_name: str | None = None, read_only: bool | Non
     spark.sparkContext.setCheckpointDir(ckpt)
     if spark.sparkContext.uiWebUrl:
         log.info("Spark UI: %s", spark.sparkContext.uiWebUrl)       # once: a session is built once per process
-    return spark
 
 
 LOG4J2_CONF = Path(__file__).resolve().parents[2] / "conf" / "log4j2.properties"

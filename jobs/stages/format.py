@@ -233,105 +233,147 @@ def local_path(path: str) -> str | None:
 def warc_rows(path: str, content: bytes | None, start: int, end: int, opts: WorkerOptions) -> Iterator[dict]:
     """Outcome rows of the records of one WARC/ARC file (or of the byte range [start, end) of it)."""
     xopts = ExtractOptions(**opts.extract)
-    cap = xopts.html_max_bytes
     lpath = None if content is not None else local_path(path)
-
-    def opener(pos: int = 0):
-        def _open():
-            f = io.BytesIO(content) if content is not None else _open_local(lpath)
-            f.seek(pos)
-            return f
-        return _open
-
-    try:
-        size = len(content) if content is not None else os.path.getsize(lpath)
-    except OSError as e:
-        yield _reject("read_error", f"{type(e).__name__}: {e}", path, None)
-        return
-    if size == 0:
-        yield _reject("empty_file", "0 bytes", path, None)
+    opener = _opener(content, lpath)
+    problem = _unreadable_file(path, content, lpath)
+    if problem is not None:
+        yield problem
         return
 
     file_dump = None
     first = 0
     if end >= 0:  # a byte range of a big file: only when the file is one gzip member per record
         try:
-            with opener()() as f:
-                splittable = W.is_multimember_gzip(f)
-                if splittable and start > 0:
-                    found = W.next_record_start(f, start, end)
+            span = _range_span(opener, start, end)
         except OSError as e:
             yield _reject("read_error", f"{type(e).__name__}: {e}", path, start)
             return
-        if not splittable:
-            if start > 0:
-                return            # the task holding byte 0 reads the whole file
-            end = -1
-        elif start > 0:
-            if found is None:
-                return            # no record starts in this range
-            first = found
-            try:  # the file's warcinfo (its first record) names the dump
-                for item in W.iter_warc(opener(0), opts.warc_library, 1 << 16):
-                    if item.rec_type == "warcinfo" and item.fields:
-                        file_dump = item.fields.get("isPartOf") or None
-                    break
-            except W.WarcReadError:
-                pass
+        if span is None:
+            return
+        first, end = span
+        if start > 0:
+            file_dump = _warcinfo_dump(opener, opts.warc_library)
     path_dump = W.dump_from_path(path)
     base = os.path.basename(path)
     try:
-        for item in W.iter_warc(opener(first), opts.warc_library, cap):
+        for item in W.iter_warc(opener(first), opts.warc_library, xopts.html_max_bytes):
             if end >= 0 and item.offset is not None and item.offset >= end:
                 break
             if item.rec_type == "warcinfo" and item.fields and item.fields.get("isPartOf"):
                 file_dump = item.fields["isPartOf"]
             dump = opts.dump_id or file_dump or path_dump or "unknown"
-            url = item.url
-            host = host_of(url)
-            wet = is_wet_text(item.rec_type, item.record_content_type)
-            rid = source_record_id(item.record_id, item.refers_to) if wet else item.record_id
-            row = _row(doc_id=doc_id("web", dump, url, rid or f"{base}@{item.offset}"), dump=dump,
-                       source_type="web", url=url, host=host, domain=None, fetch_us=_micros(item.date), title=None,
-                       text=None, text_bytes=None, language=None, language_pct=None, language_reliable=None,
-                       source_file=path, source_record=None if item.offset is None else str(item.offset),
-                       record_type=item.rec_type)
-            try:
-                if item.rec_type not in ("response", "resource", "conversion"):
-                    wat = is_wat_record(item.rec_type, item.record_content_type, path)
-                    row.update(reason="not_response", detail=f"{item.rec_type} (WAT)" if wat else item.rec_type)
-                elif item.truncated:   # first: a cut record may have lost its headers too
-                    row.update(reason="truncated_record",
-                               detail=f"{len(item.body or b'')} of {item.body_length} bytes in the file")
-                elif wet:              # already text: no HTTP status, no extraction
-                    res = text_to_document(item.body or b"", item.too_large, xopts)
-                    if res.reason:
-                        row.update(reason=res.reason, detail=res.detail)
-                    else:
-                        row = _with_text(row, res.text)
-                elif item.http_status is not None and not 200 <= item.http_status < 300:
-                    row.update(reason="http_status", detail=str(item.http_status))
-                elif not is_html_type(item.content_type, item.body or b""):
-                    row.update(reason="non_html", detail=(item.content_type or "no content type")[:200])
-                elif item.too_large:
-                    row.update(reason="html_too_large", detail=f"> html_max_bytes {cap}"
-                               + (f" ({item.body_length} bytes)" if item.body_length else ""))
-                else:
-                    res = html_to_document(item.body or b"", url, item.charset, xopts)
-                    row["title"] = res.title
-                    if res.reason:
-                        row.update(reason=res.reason, detail=res.detail)
-                    else:
-                        row = _with_text(row, res.text)
-                row["domain"] = registered_domain(host)
-            except ExtractionTimeout:
-                row.update(reason="extraction_timeout", detail="alarm outside extraction")
-            except Exception as e:  # one bad record never fails the task
-                row.update(reason="parse_error", detail=f"{type(e).__name__}: {str(e)[:300]}")
-            yield row
+            yield _record_row(item, path, base, dump, xopts)
     except W.WarcReadError as e:
         dump = opts.dump_id or file_dump or path_dump or "unknown"
         yield _reject("read_error", str(e)[:1000], path, e.offset, dump=dump)
+
+
+def _opener(content: bytes | None, lpath: str | None):
+    """opener(pos) -> a function opening the file afresh at pos: iter_warc opens it again for its
+    retry with warcio, and the byte-range checks read it apart from the records."""
+    def opener(pos: int = 0):
+        def _open():
+            f = io.BytesIO(content) if content is not None else _open_local(lpath)
+            f.seek(pos)
+            return f
+        return _open
+    return opener
+
+
+def _unreadable_file(path: str, content: bytes | None, lpath: str | None) -> dict | None:
+    """The one row of a file that has no records to read (gone, unreadable or empty), else None."""
+    try:
+        size = len(content) if content is not None else os.path.getsize(lpath)
+    except OSError as e:
+        return _reject("read_error", f"{type(e).__name__}: {e}", path, None)
+    if size == 0:
+        return _reject("empty_file", "0 bytes", path, None)
+    return None
+
+
+def _range_span(opener, start: int, end: int) -> tuple[int, int] | None:
+    """(offset of the first record, end) the task of bytes [start, end) reads, end -1 for the whole file;
+    None when it reads nothing. Only a file of one gzip member per record can be cut: the task holding
+    byte 0 reads any other file whole, and a later range starts at its first record."""
+    with opener()() as f:
+        splittable = W.is_multimember_gzip(f)
+        if splittable and start > 0:
+            found = W.next_record_start(f, start, end)
+    if not splittable:
+        return None if start > 0 else (0, -1)
+    if start > 0:
+        return None if found is None else (found, end)      # None: no record starts in this range
+    return 0, end
+
+
+def _warcinfo_dump(opener, library: str) -> str | None:
+    """The dump the file's warcinfo (its first record) names: a later byte range does not read it."""
+    file_dump = None
+    try:
+        for item in W.iter_warc(opener(0), library, 1 << 16):
+            if item.rec_type == "warcinfo" and item.fields:
+                file_dump = item.fields.get("isPartOf") or None
+            break
+    except W.WarcReadError:
+        pass
+    return file_dump
+
+
+def _record_row(item: W.WarcItem, path: str, base: str, dump: str, xopts: ExtractOptions) -> dict:
+    """The outcome row of one record: its document, or the reason it has none."""
+    url = item.url
+    host = host_of(url)
+    wet = is_wet_text(item.rec_type, item.record_content_type)
+    rid = source_record_id(item.record_id, item.refers_to) if wet else item.record_id
+    row = _row(doc_id=doc_id("web", dump, url, rid or f"{base}@{item.offset}"), dump=dump,
+               source_type="web", url=url, host=host, domain=None, fetch_us=_micros(item.date), title=None,
+               text=None, text_bytes=None, language=None, language_pct=None, language_reliable=None,
+               source_file=path, source_record=None if item.offset is None else str(item.offset),
+               record_type=item.rec_type)
+    try:
+        skip = _skip_reason(item, path, wet, xopts.html_max_bytes)
+        if skip is not None:
+            row.update(reason=skip[0], detail=skip[1])
+        elif wet:              # already text: no HTTP status, no extraction
+            row = _with_result(row, text_to_document(item.body or b"", item.too_large, xopts))
+        else:
+            res = html_to_document(item.body or b"", url, item.charset, xopts)
+            row["title"] = res.title
+            row = _with_result(row, res)
+        row["domain"] = registered_domain(host)
+    except ExtractionTimeout:
+        row.update(reason="extraction_timeout", detail="alarm outside extraction")
+    except Exception as e:  # one bad record never fails the task
+        row.update(reason="parse_error", detail=f"{type(e).__name__}: {str(e)[:300]}")
+    return row
+
+
+def _skip_reason(item: W.WarcItem, path: str, wet: bool, cap: int) -> tuple[str, str] | None:
+    """(reason, detail) when the record's headers already rule it out, cheapest checks first; None when
+    its payload is to be read (a WET text skips the HTTP and HTML checks)."""
+    if item.rec_type not in ("response", "resource", "conversion"):
+        wat = is_wat_record(item.rec_type, item.record_content_type, path)
+        return "not_response", f"{item.rec_type} (WAT)" if wat else item.rec_type
+    if item.truncated:   # first: a cut record may have lost its headers too
+        return "truncated_record", f"{len(item.body or b'')} of {item.body_length} bytes in the file"
+    if wet:
+        return None
+    if item.http_status is not None and not 200 <= item.http_status < 300:
+        return "http_status", str(item.http_status)
+    if not is_html_type(item.content_type, item.body or b""):
+        return "non_html", (item.content_type or "no content type")[:200]
+    if item.too_large:
+        return "html_too_large", (f"> html_max_bytes {cap}"
+                                  + (f" ({item.body_length} bytes)" if item.body_length else ""))
+    return None
+
+
+def _with_result(row: dict, res) -> dict:
+    """row with the text of a decoded payload, or with the reason decoding gave for having none."""
+    if res.reason:
+        row.update(reason=res.reason, detail=res.detail)
+        return row
+    return _with_text(row, res.text)
 
 
 def text_rows(path: str, content: bytes | None, src: dict, opts: WorkerOptions) -> Iterator[dict]:

