@@ -4,7 +4,8 @@ Defaults live in conf/default.yaml only; the dataclasses here (and each stage's 
 class, declared in its own module) give the types and check the values in `__post_init__`, which
 the loader runs, so a bad value fails at load time. Any unknown or missing key, wrong type, bad
 value or missing path is a `ConfigError` whose message names the key; the CLI turns it into exit
-code 2.
+code 2. A section field declared with `defaults_from(path)` takes the keys its mapping leaves out
+from the block at `path` (the stages' classifiers from `classifiers.inference`).
 """
 from __future__ import annotations
 
@@ -181,6 +182,38 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
         raise ConfigError(f"{prefix}.{msg}" if _RELATIVE_KEY.match(msg) else f"{prefix}: {msg}") from None
 
 
+def defaults_from(path: str) -> Any:
+    """A section field whose mapping is laid over the block at `path` (dotted, from the top of the
+    config) when the config loads: the keys it leaves out come from that block, so settings shared by
+    several fields are written once (`toxicity: ClassifierSpec = defaults_from("classifiers.inference")`).
+    The block is a complete value of the field's type itself, checked under its own key."""
+    return dataclasses.field(metadata={"defaults_from": path})
+
+
+def _fill_defaults(cls: type, section: Any, data: dict) -> None:
+    """The section's fields declared with defaults_from(path): each becomes the block at `path` in data
+    with the field's own keys over it (in place, before typing). The block is checked first, so a
+    mistake in it names its own key rather than the first field that reads it."""
+    if not (dataclasses.is_dataclass(cls) and isinstance(section, dict)):
+        return
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        path = f.metadata.get("defaults_from")
+        own = section.get(f.name, {})
+        if path is None or not isinstance(own, dict):
+            continue
+        block = _at(data, path)
+        _check(block, hints[f.name], path)
+        section[f.name] = _merge(block, own)
+
+
+def _at(data: Any, path: str) -> Any:
+    """The raw YAML value at a dotted path (None when it is not there)."""
+    for k in path.split("."):
+        data = data.get(k) if isinstance(data, dict) else None
+    return data
+
+
 def _merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for k, v in over.items():
@@ -249,6 +282,7 @@ def load(path: str | None, overrides: list[str] | None, section_types: dict[str,
     sections: dict[str, Any] = {}
     for name, cls in section_types.items():
         if name in data:
+            _fill_defaults(cls, data[name], data)
             sections[name] = _check(data[name], cls, name)
     return Config(storage=storage, spark=spark, sections=sections, source=str(path or DEFAULT_CONF))
 
@@ -258,9 +292,9 @@ def default_section(path: str, cls: type) -> Any:
 
     For code that runs without a loaded Config (library helpers, tests, benches), so that it keeps no
     copy of the defaults of its own."""
-    node: Any = _default_yaml()
-    for k in path.split("."):
-        node = node.get(k) if isinstance(node, dict) else None
+    data = _default_yaml()
+    node = _at(data, path)
+    _fill_defaults(cls, node, data)
     return _check(node, cls, path)
 
 

@@ -14,7 +14,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from corpusmill.jobs.core import tableio
-from corpusmill.jobs.core.config import Config
+from corpusmill.jobs.core.config import Config, defaults_from
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
 from corpusmill.jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
                                           reasons_array, split_rows, threshold_lines)
@@ -36,8 +36,8 @@ class QualityThresholds:
 @dataclass
 class QualityConfig:
     input_tables: list[str]                 # first existing one is read (the safety stage's `safe`)
-    advertisement: ClassifierSpec           # model dir (relative: under storage.models) or hub id + inference settings
-    fluency: ClassifierSpec
+    advertisement: ClassifierSpec = defaults_from("classifiers.inference")  # that block with these keys over it
+    fluency: ClassifierSpec = defaults_from("classifiers.inference")
     advertisement_label: str                # the advertisement model's positive label
     disfluent_label: str                    # the fluency model's label for disfluent text
     thresholds: dict[str, QualityThresholds]  # `default` (complete) + per-language overrides

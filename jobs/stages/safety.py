@@ -21,7 +21,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from corpusmill.jobs.core import tableio
-from corpusmill.jobs.core.config import Config, ConfigError
+from corpusmill.jobs.core.config import Config, ConfigError, defaults_from
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
 from corpusmill.jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
                                           reasons_array, split_rows, threshold_lines)
@@ -61,8 +61,8 @@ class SafetyConfig:
     domain_lists: list[DomainListSpec]      # UT1 folders / plain lists
     domain_lookup: str                      # broadcast (sorted hash array per worker) | join (Spark join)
     word_lists: list[str]                   # LDNOOBW-style folders, files named by language, or lang=path
-    toxicity: ClassifierSpec                # model dir (relative: under storage.models) or hub id + inference settings
-    pornography: ClassifierSpec
+    toxicity: ClassifierSpec = defaults_from("classifiers.inference")  # that block with these keys over it
+    pornography: ClassifierSpec = defaults_from("classifiers.inference")
     toxicity_label: str                     # the toxicity model's positive label
     pornography_label: str                  # the pornography model's positive label
     thresholds: dict[str, SafetyThresholds]  # `default` (complete) + per-language overrides (en, zh, ...)

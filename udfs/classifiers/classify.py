@@ -58,8 +58,9 @@ MODEL_OFF = "none"
 class ClassifierSpec:
     """What to run and how: a model (local directory or hub id) and its inference settings.
 
-    Also a config section (safety.toxicity, quality.fluency, ...): its values are checked here, at
-    construction, and its errors name no key; the config loader puts them under the section's key."""
+    Also a config section (safety.toxicity, quality.fluency, ..., each laid over the shared block
+    classifiers.inference): its values are checked here, at construction, and its errors name no key;
+    the config loader puts them under the section's key."""
 
     model: str                      # model dir or hub id; "none" turns the classifier off (no torch needed)
     head: str                       # head of a multi-head model ("": the model's only head)
