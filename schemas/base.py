@@ -32,7 +32,7 @@ class Table:
         return [c.name for c in self.columns]
 
     def describe(self) -> str:
-        """Markdown reference for README/docs: one line per column."""
+        """Markdown reference for docs/tables.md: one line per column."""
         lines = [f"### `{self.name}`", "", self.doc, "", "| column | type | holds |", "|---|---|---|"]
         for c in self.columns:
             lines.append(f"| `{c.name}` | {c.type.simpleString()} | {c.doc} |")

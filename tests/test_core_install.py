@@ -121,7 +121,7 @@ def test_ml_work_on_a_core_install_fails_with_one_line_naming_the_extra(tmp_path
         assert len(lines) == 1 and lines[0].startswith("corpusmill: missing extra: "), (args, p.stderr[-3000:])
         assert lines[0].endswith("needs the ML extra (torch, transformers, sklearn not installed): "
                                  "pip install 'corpusmill[ml]'"), lines[0]
-        if args[0] == "train-classifier":        # the README's errors table quotes this line
+        if args[0] == "train-classifier":        # docs/errors.md quotes this line
             assert lines[0] == ("corpusmill: missing extra: corpusmill train-classifier needs the ML extra (torch, "
                                 "transformers, sklearn not installed): pip install 'corpusmill[ml]'")
         assert "Traceback" not in p.stderr

@@ -95,27 +95,40 @@ def test_notebooks_execute_against_the_demo_tables(demo, name, monkeypatch):
     assert not errors
 
 
-# ---- README examples: every `corpusmill` line of a fenced block runs against the demo's tables -------------
+# ---- README and docs/ examples: every `corpusmill` line of a fenced block runs against the demo's tables ---
 ILLUSTRATIVE = "<!-- illustrative"   # a block marked so needs the user's own data: its lines are only parsed
 
 
-def readme_commands() -> list[tuple[str, bool]]:
-    """(command line, illustrative) for each `corpusmill ...` line in README.md's fenced blocks."""
-    out, in_block, marked, prev = [], False, False, ""
-    for line in (ROOT / "README.md").read_text().splitlines():
-        if line.startswith("```"):
-            in_block = not in_block
-            marked = in_block and prev.startswith(ILLUSTRATIVE)
-        elif in_block and line.startswith("corpusmill "):
-            out.append((line.split(" #", 1)[0].strip(), marked))
-        if line.strip():
-            prev = line.strip()
+def doc_pages() -> list[Path]:
+    """README.md, then every docs/*.md page: the files whose examples run against the demo."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def readme_commands() -> list[tuple[str, str, bool]]:
+    """(page, command line, illustrative) for each `corpusmill ...` line in the fenced blocks of README.md
+    and docs/*.md, in that order; page is the path from the checkout (docs/sql.md)."""
+    out = []
+    for page in doc_pages():
+        name, in_block, marked, prev = page.relative_to(ROOT).as_posix(), False, False, ""
+        for line in page.read_text().splitlines():
+            if line.startswith("```"):
+                in_block = not in_block
+                marked = in_block and prev.startswith(ILLUSTRATIVE)
+            elif in_block and line.startswith("corpusmill "):
+                out.append((name, line.split(" #", 1)[0].strip(), marked))
+            if line.strip():
+                prev = line.strip()
+        assert not in_block, f"{name}: a code fence is not closed"
     return out
 
 
 def test_readme_lists_commands_both_ways():
+    """The README has lines that run and lines that are only parsed; the docs/ pages' lines are read too."""
     cmds = readme_commands()
-    assert any(not ill for _, ill in cmds) and any(ill for _, ill in cmds), cmds
+    readme = [ill for page, _, ill in cmds if page == "README.md"]
+    assert any(not ill for ill in readme) and any(readme), cmds
+    docs = {page for page, _, _ in cmds if page != "README.md"}
+    assert docs and all(page.startswith("docs/") for page in docs), docs
 
 
 def _readme_conf(root: Path) -> Path:
@@ -134,7 +147,7 @@ def test_readme_examples_run(demo):
 
     root, _ = demo
     conf = _readme_conf(root)
-    for line, illustrative in readme_commands():
+    for page, line, illustrative in readme_commands():
         argv = shlex.split(line)[1:]
         if illustrative:
             argv = [a.replace("my.yaml", str(conf)) for a in argv]
@@ -142,4 +155,4 @@ def test_readme_examples_run(demo):
             load_config(args.conf, args.set)    # unknown keys and bad values fail here
             continue
         p = _cli(root, *argv, timeout=900)
-        assert p.returncode == 0, (line, p.stdout[-2000:], p.stderr[-3000:])
+        assert p.returncode == 0, (page, line, p.stdout[-2000:], p.stderr[-3000:])

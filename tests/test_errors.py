@@ -1,4 +1,4 @@
-"""Every row of the README's "Errors you may meet" table: the exact line users see and the exit code.
+"""The rows of docs/errors.md ("Errors you may meet"): the exact line users see and the exit code.
 
 Errors raised before Spark starts run the real `corpusmill` command as a subprocess; the ones that need
 a SparkSession call the same entry point (jobs.cli.main) in this process, on the suite's session, so

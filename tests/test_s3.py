@@ -6,7 +6,7 @@ stage stages from `s3a://corpus/store/models/kenlm` (the default models_dir unde
 bucket is then listed with boto3 (each table's Delta commits) and the tables read back through s3a
 with `corpusmill sql`. The JVM side is the jar cache of scripts/setup.sh (jars/pom.xml: hadoop-aws
 and the AWS SDK v2 modules); credentials come from the environment through the SDK's default chain
-for the run and from static keys in the config for the read, the two ways the README shows.
+for the run and from static keys in the config for the read, the two ways docs/cluster.md shows.
 """
 from __future__ import annotations
 

@@ -72,7 +72,7 @@ class ClassifierSpec:
     sort_by_length: bool            # length-sorted batching (dynamic padding); off only to measure it
     max_chunks: int                 # chunk_mean / chunk_max: windows scored per document at most
     threads: int                    # torch CPU threads per Python worker; 0 = the task's CPUs (spark.task.cpus)
-    runtime: str                    # auto | torch | int8 | onnx: how a multi-head model's encoder runs on the CPU
+    runtime: str                    # auto | torch | int8 | bf16 | onnx | onnx-int8 (encoder_runtime.RUNTIMES): how the encoder runs on the CPU
     cascade: bool                   # the first-pass model decides outside its band (when the model has one)
     band: list[float]               # [lo, hi] replacing the band stored with the model; [] = the model's own
 
