@@ -1,7 +1,9 @@
 """One Spark session for the whole suite; each test gets its own storage root."""
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +18,13 @@ def make_config(root: Path, *overrides: str):
 
     return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
                               "spark.shuffle_partitions=4", "storage.catalog=none", *overrides])
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that reads the demo store (minutes to build, once per run) is slow."""
+    for item in items:
+        if "demo_store" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +57,65 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# ---- the demo's store: one `corpusmill demo` per test run, read by every test that only reads it ------------
+DEMO_SETS = ["storage.root={root}", "demo.pages_per_dump=40", "spark.master=local[2]", "spark.driver_memory=3g",
+             "spark.shuffle_partitions=4"]
+
+
+def demo_sets(root: Path) -> list[str]:
+    return [s.format(root=root) for s in DEMO_SETS]
+
+
+def run_cli(root: Path, *args: str, timeout=600) -> subprocess.CompletedProcess:
+    """`corpusmill ARGS --set ...` in a new process, with the demo store's settings, from root's parent."""
+    sets = [x for s in demo_sets(root) for x in ("--set", s)]
+    return subprocess.run([sys.executable, "-m", "corpusmill", args[0], *sets, *args[1:]], capture_output=True,
+                          text=True, timeout=timeout, cwd=str(root.parent))
+
+
+BATCH = r"""
+import json, sys
+from corpusmill.jobs import cli
+for argv in json.loads(sys.argv[1]):
+    try:
+        rc = cli.main(argv)
+    except SystemExit as e:                     # --help, --version and argparse errors
+        rc = e.code if isinstance(e.code, int) else int(e.code is not None)
+    for stream in (sys.stdout, sys.stderr):
+        print("\n" + MARK + json.dumps(rc), file=stream, flush=True)
+""".replace("MARK", repr("@@corpusmill-batch "))
+
+
+def run_cli_batch(root: Path, commands: list[list[str]], timeout=1200) -> list[tuple[int, str, str]]:
+    """Several `corpusmill` command lines (argv lists; each gets the demo store's settings) run one after
+    the other in ONE new process through the CLI's own entry point (`cli.main`), from root's parent: one
+    interpreter and JVM start instead of one each. Returns (exit code, stdout, stderr) per command."""
+    sets = [x for s in demo_sets(root) for x in ("--set", s)]
+    argvs = [[a[0], *sets, *a[1:]] for a in commands]
+    p = subprocess.run([sys.executable, "-c", BATCH, json.dumps(argvs)], capture_output=True, text=True,
+                       timeout=timeout, cwd=str(root.parent))
+    outs, errs = (text.split("\n@@corpusmill-batch ") for text in (p.stdout, p.stderr))
+    assert len(outs) == len(errs) == len(commands) + 1, \
+        f"the batch ended after {len(outs) - 1} of {len(commands)} commands (exit {p.returncode}):\n" \
+        f"{p.stdout[-2000:]}\n{p.stderr[-4000:]}"
+    results = []
+    for i in range(len(commands)):
+        rc = int(outs[i + 1].split("\n", 1)[0])
+        out, err = (parts[i] if i == 0 else parts[i].split("\n", 1)[1] for parts in (outs, errs))
+        results.append((rc, out, err))
+    return results
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> tuple[Path, str]:
+    """(storage root, what it printed) of `corpusmill demo` on a small crawl (40 pages per dump): built once
+    per test run, in its own process. Tests only read it."""
+    root = tmp_path_factory.mktemp("demo") / "store"
+    p = run_cli(root, "demo", timeout=3000)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-5000:]
+    return root, p.stdout + p.stderr
 
 
 def _readers_dir() -> Path:

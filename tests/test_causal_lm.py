@@ -212,17 +212,16 @@ print(len(text), res.n_chunks, res.n_tokens, before, resource.getrusage(resource
 
 def test_50mb_document_is_bounded(tiny_lm):
     """Only the tokens max_chunks chunks reach are tokenized and scored: peak memory grows by far less
-    than the text's size, in a second or two (a subprocess, so ru_maxrss is this scorer's own)."""
+    than the text's size (a subprocess, so ru_maxrss is this scorer's own)."""
     from conftest import ROOT
 
     out = subprocess.run([sys.executable, "-c", _HUGE, tiny_lm], cwd=ROOT, capture_output=True, text=True,
                          timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr[-2000:]
-    n_chars, n_chunks, n_tokens, before_kb, after_kb, secs = out.stdout.split()
+    n_chars, n_chunks, n_tokens, before_kb, after_kb, _seconds = out.stdout.split()
     assert int(n_chars) > 50_000_000 and int(n_chunks) == 32
     assert int(n_tokens) == 31 * 64 + 256                      # what 32 chunks with stride 64 need, no more
     assert (int(after_kb) - int(before_kb)) * 1024 < 0.2 * int(n_chars)
-    assert float(secs) < 30
 
 
 # ---- train-causal-lm -------------------------------------------------------------------------------------------

@@ -1,32 +1,21 @@
-"""End to end: `corpusmill demo` on a small generated crawl, then the CLI, the persistent catalog
-and the notebooks against the tables it wrote."""
+"""End to end: `corpusmill demo` on a small generated crawl (conftest's `demo_store`, built once per test run),
+then the CLI, the persistent catalog, the notebooks and the README's and docs/' commands against the tables
+it wrote."""
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import demo_sets, run_cli_batch
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = ["storage.root={root}", "demo.pages_per_dump=40", "spark.master=local[2]", "spark.driver_memory=3g",
-        "spark.shuffle_partitions=4"]
-
-
-def _cli(root: Path, *args: str, timeout=600) -> subprocess.CompletedProcess:
-    sets = [x for s in SETS for x in ("--set", s.format(root=root))]
-    return subprocess.run([sys.executable, "-m", "corpusmill", args[0], *sets, *args[1:]], capture_output=True,
-                          text=True, timeout=timeout, cwd=str(root.parent))
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo") / "store"
-    p = _cli(root, "demo", timeout=3000)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-5000:]
-    return root, p.stdout + p.stderr
+def demo(demo_store):
+    return demo_store
 
 
 def test_demo_runs_every_stage_and_writes_the_report(demo):
@@ -70,14 +59,15 @@ def test_runs_add_up_and_every_document_is_accounted_for(demo):
 
 def test_sql_and_tables_use_the_persistent_catalog(demo):
     root, _ = demo
-    p = _cli(root, "sql", "--json", "SELECT stage, count(*) AS n FROM rejected GROUP BY stage ORDER BY stage")
-    assert p.returncode == 0, p.stderr[-3000:]
-    rows = [json.loads(ln) for ln in p.stdout.splitlines() if ln.startswith("{")]
+    (rc1, rows, err1), (rc2, shown, err2), (rc3, tables, err3) = run_cli_batch(root, [
+        ["sql", "--json", "SELECT stage, count(*) AS n FROM rejected GROUP BY stage ORDER BY stage"],
+        ["sql", "SHOW TABLES IN corpusmill"],
+        ["tables"]])
+    assert rc1 == 0, err1[-3000:]
+    rows = [json.loads(ln) for ln in rows.splitlines() if ln.startswith("{")]
     assert {r["stage"] for r in rows} >= {"format", "rules", "dedup"}
-    p = _cli(root, "sql", "SHOW TABLES IN corpusmill")
-    assert p.returncode == 0 and "pretrain" in p.stdout and "documents" in p.stdout
-    p = _cli(root, "tables")
-    assert p.returncode == 0 and "pretrain" in p.stdout
+    assert rc2 == 0 and "pretrain" in shown and "documents" in shown, err2[-3000:]
+    assert rc3 == 0 and "pretrain" in tables, err3[-3000:]
 
 
 @pytest.mark.parametrize("name", ["explore_tables.ipynb", "inspect_longctx_and_code.ipynb"])
@@ -88,7 +78,7 @@ def test_notebooks_execute_against_the_demo_tables(demo, name, monkeypatch):
     root, _ = demo
     nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit notebooks without outputs"
-    monkeypatch.setenv("CORPUSMILL_SET", ";".join(s.format(root=root) for s in SETS))
+    monkeypatch.setenv("CORPUSMILL_SET", ";".join(demo_sets(root)))
     monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
@@ -138,21 +128,28 @@ def _readme_conf(root: Path) -> Path:
     return conf
 
 
-def test_readme_examples_run(demo):
-    """Runnable lines run for real (exit 0); illustrative ones go through the real parser and config loader."""
+def test_readme_illustrative_lines_parse(tmp_path):
+    """Lines that need the user's own data go through the real parser and config loader (unknown keys
+    and bad values fail here)."""
     import shlex
 
     from corpusmill.jobs import cli
     from corpusmill.jobs.registry import load_config
 
-    root, _ = demo
-    conf = _readme_conf(root)
+    conf = _readme_conf(tmp_path / "store")
     for page, line, illustrative in readme_commands():
-        argv = shlex.split(line)[1:]
         if illustrative:
-            argv = [a.replace("my.yaml", str(conf)) for a in argv]
-            args = cli.build_parser().parse_args(argv)
-            load_config(args.conf, args.set)    # unknown keys and bad values fail here
-            continue
-        p = _cli(root, *argv, timeout=900)
-        assert p.returncode == 0, (page, line, p.stdout[-2000:], p.stderr[-3000:])
+            args = cli.build_parser().parse_args([a.replace("my.yaml", str(conf)) for a in shlex.split(line)[1:]])
+            load_config(args.conf, args.set)
+
+
+def test_readme_examples_run(demo):
+    """Runnable lines run for real against the demo's tables, each through the CLI's entry point with
+    exit code 0 (all in one process: conftest.run_cli_batch)."""
+    import shlex
+
+    root, _ = demo
+    runnable = [(page, line) for page, line, illustrative in readme_commands() if not illustrative]
+    results = run_cli_batch(root, [shlex.split(line)[1:] for _, line in runnable])
+    for (page, line), (rc, out, err) in zip(runnable, results):
+        assert rc == 0, (page, line, out[-2000:], err[-3000:])

@@ -130,9 +130,7 @@ def test_translation_is_closer_than_an_unrelated_sentence(hf):
 def test_second_call_reuses_the_folder_and_leftovers_are_gone(converted):
     cache, folder, _ = converted
     before = (folder / "model.safetensors").stat()
-    t0 = time.perf_counter()
     assert e5_backbone.backbone_dir(str(cache)) == str(folder)
-    assert time.perf_counter() - t0 < 0.5
     after = (folder / "model.safetensors").stat()
     assert (after.st_mtime_ns, after.st_ino) == (before.st_mtime_ns, before.st_ino)
     assert not (cache / "models" / LEFTOVER).exists()

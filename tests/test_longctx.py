@@ -12,7 +12,6 @@ from pyspark.sql import functions as F
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import ConfigError
 from corpusmill.jobs.stages import longctx
-from corpusmill.jobs.tools import demo_assets
 from corpusmill.schemas import documents, longctx_signals, rejected, runs
 from corpusmill.schemas import longctx as longctx_schema
 from corpusmill.schemas.base import assert_matches
@@ -242,17 +241,17 @@ def test_huge_document_is_scored_with_bounded_memory(lc_models):
     assert peak < 3 * len(text)
 
 
-def test_demo_models_and_the_demo_long_documents(spark, config_factory, tmp_path):
-    """The demo builds en/zh models from samplegen.crawl text; with the default config (4,096-token
-    coherence chunks, default thresholds) the demo's long stories are kept and its incoherent dumps
-    (fragments + logs + number tables) are rejected."""
+def test_demo_models_and_the_demo_long_documents(spark, config_factory, demo_store):
+    """The demo builds en/zh KenLM models and the causal LM from samplegen.crawl text; with them and the
+    default config (4,096-token coherence chunks, default thresholds) the demo's long stories are kept
+    and its incoherent dumps (fragments + logs + number tables) are rejected."""
     from corpusmill.samplegen import kinds as K
     from corpusmill.samplegen.grammar import rng_for
     from corpusmill.udfs.longctx.perplexity import has_model
 
-    config = config_factory(f"longctx.models_dir={tmp_path / 'demo-models'}")
-    demo_assets.build_longctx_models(config)
-    assert has_model(str(tmp_path / "demo-models"), "en") and has_model(str(tmp_path / "demo-models"), "zh")
+    models = demo_store[0] / "models"
+    config = config_factory(f"longctx.models_dir={models / 'kenlm'}", f"longctx.coherence.model={models / 'causal-lm'}")
+    assert has_model(str(models / "kenlm"), "en") and has_model(str(models / "kenlm"), "zh")
     rows = []
     for lang in ("en", "zh"):
         for i in range(2):
