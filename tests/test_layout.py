@@ -2,7 +2,8 @@
 
 Layers, bottom to top: udfs, schemas, jobs.core, jobs.training, jobs.stages, jobs.pipeline,
 jobs.tools, jobs.registry, jobs.cli. A module may import its own layer's modules and those below;
-stages never import each other (shared stage code sits in jobs/stages/classifier_stage.py).
+stages never import each other (shared stage code sits in jobs/stages/classifier_stage.py and
+jobs/stages/blocklists.py).
 The sample generator (samplegen) imports nothing of the product, and only the demo imports it.
 Every `corpusmill.*` import resolves from the files alone (basedpyright, as an IDE would).
 """
@@ -21,7 +22,7 @@ LAYERS = ["udfs", "schemas", "jobs.core", "jobs.training", "jobs.stages", "jobs.
           "jobs.registry", "jobs.cli"]
 PROJECT = ("jobs", "udfs", "schemas", "samplegen")
 NAMESPACE = "corpusmill"      # the one import name: jobs/ is imported as corpusmill.jobs, and so on
-SHARED_STAGE_MODULES = {"jobs.stages.classifier_stage"}
+SHARED_STAGE_MODULES = {"jobs.stages.classifier_stage", "jobs.stages.blocklists"}
 DEMO_MODULES = {"jobs.tools.demo_assets"}    # the only product module that imports the sample generator
 
 

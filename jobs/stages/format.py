@@ -21,9 +21,16 @@ gets the same doc_id from the WET as from the WARC of the same crawl. When one r
 documents table keeps one row per doc_id (the response's Trafilatura text over the WET text) and
 rejects the other as `duplicate_record` (detail = the kept record).
 
+Cheap before expensive: a WARC record whose URL is on the safety section's domain / URL blocklists
+(`format.blocklists_first`, jobs/stages/blocklists.py) is rejected before Trafilatura runs, under the
+reason safety gives it (`domain_blocklist:<category>`, `url_blocklist:<category>`; detail
+`match=<entry>`). Only records that would otherwise be extracted are looked up, so a record keeps
+one reason; safety still checks every document it reads (text sources, lists changed later).
+
 Reject reasons: not_response, http_status (non-2xx), non_html, html_too_large, truncated_record,
-undecodable, extraction_timeout, parse_error, empty_extraction, too_short, read_error,
-empty_file, empty_text (text sources, WET), text_too_large (WET), duplicate_record.
+domain_blocklist:<category>, url_blocklist:<category>, undecodable, extraction_timeout,
+parse_error, empty_extraction, too_short, read_error, empty_file, empty_text (text sources, WET),
+text_too_large (WET), duplicate_record.
 """
 from __future__ import annotations
 
@@ -38,13 +45,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 from corpusmill.jobs.core.config import Config, ConfigError
-from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint_files, run_stage
+from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_files, run_stage
+from corpusmill.jobs.stages import blocklists
 from corpusmill.schemas import documents as documents_schema
 from corpusmill.udfs.format import warc as W
 from corpusmill.udfs.format.extract import ExtractionTimeout, ExtractOptions, html_to_document, is_html_type
 from corpusmill.udfs.format.langid import clean_text, detect_language
 from corpusmill.udfs.format.urls import doc_id, host_of, registered_domain
 from corpusmill.udfs.format.wet import is_wat_record, is_wet_text, source_record_id, text_to_document
+from corpusmill.udfs.safety.domains import DomainIndex, cached_index
 
 log = logging.getLogger("corpusmill")
 
@@ -112,6 +121,7 @@ class FormatConfig:
     split_bytes: int
     batch_rows: int
     spark_reads_files: bool
+    blocklists_first: bool
     trafilatura: TrafilaturaConfig
 
     def __post_init__(self) -> None:
@@ -230,8 +240,10 @@ def local_path(path: str) -> str | None:
     return path
 
 
-def warc_rows(path: str, content: bytes | None, start: int, end: int, opts: WorkerOptions) -> Iterator[dict]:
-    """Outcome rows of the records of one WARC/ARC file (or of the byte range [start, end) of it)."""
+def warc_rows(path: str, content: bytes | None, start: int, end: int, opts: WorkerOptions,
+              blocked: DomainIndex | None = None) -> Iterator[dict]:
+    """Outcome rows of the records of one WARC/ARC file (or of the byte range [start, end) of it);
+    records whose URL is in `blocked` are rejected without extraction."""
     xopts = ExtractOptions(**opts.extract)
     lpath = None if content is not None else local_path(path)
     opener = _opener(content, lpath)
@@ -262,7 +274,7 @@ def warc_rows(path: str, content: bytes | None, start: int, end: int, opts: Work
             if item.rec_type == "warcinfo" and item.fields and item.fields.get("isPartOf"):
                 file_dump = item.fields["isPartOf"]
             dump = opts.dump_id or file_dump or path_dump or "unknown"
-            yield _record_row(item, path, base, dump, xopts)
+            yield _record_row(item, path, base, dump, xopts, blocked)
     except W.WarcReadError as e:
         dump = opts.dump_id or file_dump or path_dump or "unknown"
         yield _reject("read_error", str(e)[:1000], path, e.offset, dump=dump)
@@ -319,7 +331,8 @@ def _warcinfo_dump(opener, library: str) -> str | None:
     return file_dump
 
 
-def _record_row(item: W.WarcItem, path: str, base: str, dump: str, xopts: ExtractOptions) -> dict:
+def _record_row(item: W.WarcItem, path: str, base: str, dump: str, xopts: ExtractOptions,
+                blocked: DomainIndex | None = None) -> dict:
     """The outcome row of one record: its document, or the reason it has none."""
     url = item.url
     host = host_of(url)
@@ -332,6 +345,8 @@ def _record_row(item: W.WarcItem, path: str, base: str, dump: str, xopts: Extrac
                record_type=item.rec_type)
     try:
         skip = _skip_reason(item, path, wet, xopts.html_max_bytes)
+        if skip is None and blocked is not None:
+            skip = block_reason(blocked, url, host)
         if skip is not None:
             row.update(reason=skip[0], detail=skip[1])
         elif wet:              # already text: no HTTP status, no extraction
@@ -366,6 +381,15 @@ def _skip_reason(item: W.WarcItem, path: str, wet: bool, cap: int) -> tuple[str,
         return "html_too_large", (f"> html_max_bytes {cap}"
                                   + (f" ({item.body_length} bytes)" if item.body_length else ""))
     return None
+
+
+def block_reason(index: DomainIndex, url: str | None, host: str | None) -> tuple[str, str] | None:
+    """(reason, detail) when the URL is on a blocklist, as the safety stage words it; a URL that does
+    not parse has no host, and so matches nothing."""
+    kinds, cats, matched = index.match_batch([url], [host])
+    if kinds[0] is None:
+        return None
+    return f"{kinds[0]}_blocklist:{cats[0]}", f"match={matched[0]}"
 
 
 def _with_result(row: dict, res) -> dict:
@@ -444,7 +468,7 @@ def text_rows(path: str, content: bytes | None, src: dict, opts: WorkerOptions) 
         yield _reject("read_error", f"{type(e).__name__}: {str(e)[:500]}", path, None, dump=dump)
 
 
-def format_batches(batches, opts: WorkerOptions, batch_rows: int):
+def format_batches(batches, opts: WorkerOptions, batch_rows: int, blocked: DomainIndex | None = None):
     """mapInArrow body: task rows (kind, path, source, start, end, content) -> outcome batches."""
     import pyarrow as pa
 
@@ -464,7 +488,7 @@ def format_batches(batches, opts: WorkerOptions, batch_rows: int):
                 raise ValueError(f"format: no task plan for {path}")  # a driver/worker path mismatch: a bug
             content = task.get("content")
             if task["kind"] == "warc":
-                rows = warc_rows(path, content, task["start"], task["end"], opts)
+                rows = warc_rows(path, content, task["start"], task["end"], opts, blocked)
             else:
                 rows = text_rows(path, content, opts.text_sources[task["source"]], opts)
             for row in rows:
@@ -573,8 +597,10 @@ def plan_tasks(spark, config: Config, inputs: list[str] | None) -> tuple[list[di
     return tasks, patterns, fp
 
 
-def outcomes_frame(spark, config: Config, tasks: list[dict], inputs: list[str] | None = None):
-    """The outcome rows of every task, computed by Python workers file by file (one task per partition)."""
+def outcomes_frame(spark, config: Config, tasks: list[dict], inputs: list[str] | None = None,
+                   block_specs: list | None = None):
+    """The outcome rows of every task, computed by Python workers file by file (one task per partition);
+    WARC records on the lists of block_specs are rejected before extraction."""
     from pyspark.sql import functions as F
 
     cfg: FormatConfig = config.format
@@ -607,9 +633,11 @@ def outcomes_frame(spark, config: Config, tasks: list[dict], inputs: list[str] |
                               F.lit(-1).cast("bigint").alias("end"), "content"))
     tasks_df = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
     batch_rows = cfg.batch_rows
+    digest, index_bc = blocklists.broadcast_index(spark, block_specs) if block_specs else (None, None)
 
     def run_tasks(batches):
-        yield from format_batches(batches, opts, batch_rows)
+        blocked = cached_index(digest, lambda: DomainIndex(*index_bc.value)) if index_bc is not None else None
+        yield from format_batches(batches, opts, batch_rows, blocked)
 
     return tasks_df.mapInArrow(run_tasks, OUTCOME_DDL)
 
@@ -653,11 +681,14 @@ def run(spark, config: Config, *, force: bool = False, inputs: list[str] | None 
     if "format" not in config.sections:
         raise ConfigError("format: section missing from the config")
     tasks, patterns, fp = plan_tasks(spark, config, inputs)
+    block_specs = check(config)
+    if block_specs:
+        fp = fingerprint([fp, blocklists.specs_fingerprint(block_specs)])
 
     def body(ctx: StageRun) -> Counts:
         ctx.describe(f"extract {len(tasks)} file tasks")
         staging = config.path(config.storage.tmp).rstrip("/") + f"/format-staging/{ctx.run_id}"
-        outcomes_frame(spark, config, tasks, inputs).write.mode("overwrite").parquet(staging)
+        outcomes_frame(spark, config, tasks, inputs, block_specs).write.mode("overwrite").parquet(staging)
         try:
             out = spark.read.parquet(staging)
             # one pass for the input count and whether any WET text was accepted (only then can ids repeat)
@@ -683,6 +714,12 @@ def run(spark, config: Config, *, force: bool = False, inputs: list[str] | None 
                      force=force, run_id=run_id)
 
 
+def check(config: Config) -> list | None:
+    """The blocklists format checks URLs against before extraction (None: none); a list that exists but
+    cannot be read fails here, before Spark starts."""
+    return blocklists.early_specs(config)
+
+
 STAGE = Stage(
     name="format",
     order=10,
@@ -691,6 +728,7 @@ STAGE = Stage(
     run=run,
     inputs=("files",),
     outputs=("documents",),
+    check=check,
 )
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Iterator, Tuple
 
 import pandas as pd
@@ -23,26 +22,16 @@ from pyspark.sql import functions as F
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, ConfigError, defaults_from
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
+from corpusmill.jobs.stages.blocklists import DomainListSpec, domain_specs, files_fingerprint
 from corpusmill.jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
                                           reasons_array, split_rows, threshold_lines)
 from corpusmill.schemas import safe as safe_schema
 from corpusmill.schemas import safety_signals as signals_schema
 from corpusmill.udfs.classifiers.classify import ClassifierSpec, Target, score_targets
 from corpusmill.udfs.safety import domains, wordlists
-from corpusmill.udfs.safety.domains import list_files
 from corpusmill.udfs.safety.wordlists import load_wordlists
 
 log = logging.getLogger("corpusmill")
-
-
-@dataclass
-class DomainListSpec:
-    """A list entry: a user's list replaces the default one whole, so the YAML cannot fill in an
-    entry's missing keys; category and categories keep their defaults here."""
-
-    path: str                   # UT1 root, UT1 category folder or a one-domain-a-line file (relative: under storage.root)
-    category: str = ""          # category of a plain file (default: the file name)
-    categories: list[str] = field(default_factory=list)  # UT1 categories to use ([] = all not marked "white")
 
 
 @dataclass
@@ -74,31 +63,7 @@ class SafetyConfig:
         complete_thresholds(self.thresholds, SafetyThresholds, "safety.thresholds")
 
 
-def files_fingerprint(paths: list[str]) -> str:
-    items = []
-    for path in paths:
-        p = Path(path)
-        files = sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
-        items += [f"{f}|{f.stat().st_size}|{int(f.stat().st_mtime)}" for f in files]
-    return fingerprint(items)
-
-
 # ---- list resolution -------------------------------------------------------------------------------
-def domain_specs(config: Config) -> list[tuple[str, str, list[str]]]:
-    out = []
-    for i, d in enumerate(config.safety.domain_lists):
-        path = config.path(d.path)
-        key = f"safety.domain_lists[{i}].path"
-        if not os.path.exists(path):
-            raise ConfigError(f"{key}: path {path} does not exist (a UT1 folder or a one-domain-a-line file)")
-        try:
-            list_files(path, d.category, d.categories)
-        except ValueError as e:
-            raise ConfigError(f"{key}: {e}") from None
-        out.append((path, d.category, list(d.categories)))
-    return out
-
-
 def word_list_paths(config: Config) -> list[str]:
     out = []
     for i, w in enumerate(config.safety.word_lists):
