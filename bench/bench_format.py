@@ -1,6 +1,6 @@
 """Benchmark of the `format` stage (a script, not a test).
 
-  python bench/bench_format.py [--repeats 3] [--copies 11] [--compare-options] [--warc]
+  python bench/bench_format.py [--repeats 3] [--copies 11] [--modes] [--compare-options] [--warc]
 
 1. Throughput: the 990 real pages of ../shared/data/trafilatura-eval, --copies times over (10,890
    pages by default), written into WARC files and run through the whole format stage on local[2]
@@ -13,6 +13,10 @@
 2. Quality from the snippet ground truth: share of `with` snippets found in the extracted text and
    share of `without` (boilerplate) snippets wrongly kept, for the job's output and for plain
    extraction; --compare-options adds other Trafilatura option sets.
+   --modes: the extraction modes side by side, Trafilatura's default (with its readability / jusText
+   fallback) and `fast: true` (without), each with the project's other options: snippet quality and
+   pages per CPU-second of the stage's own per-page path (udfs.format.extract.html_to_document:
+   decoding, Trafilatura, clean-up), one process, the modes alternating over --repeats.
 3. --warc: FastWARC vs warcio, speed (MB/s of WARC, median of repeats) and robustness (records read
    and errors on the deliberately broken files of warcio-test-warcs / resiliparse-test-warcs).
 
@@ -141,7 +145,7 @@ def make_config(root: Path, *overrides: str):
                               "spark.shuffle_partitions=4", "format.text_sources=[]", *overrides])
 
 
-def run_throughput(pages: list[dict], repeats: int, files: int, copies: int) -> dict:
+def run_throughput(pages: list[dict], repeats: int, files: int, copies: int, sets: tuple = ()) -> dict:
     from corpusmill.jobs.core import tableio
     from corpusmill.jobs.core.session import get_spark
     from corpusmill.jobs.stages.format import run
@@ -156,13 +160,13 @@ def run_throughput(pages: list[dict], repeats: int, files: int, copies: int) -> 
             warcs.append(dst)
     n = len(pages) * copies
     mb = sum(len(p["html"]) for p in pages) * copies / 1e6
-    config = make_config(tmp / "root", f"format.inputs=[{tmp}/warc/*.warc.gz]")
+    config = make_config(tmp / "root", f"format.inputs=[{tmp}/warc/*.warc.gz]", *sets)
     options = {k: v for k, v in vars(config.format.trafilatura).items()}
     spark = get_spark(config)
     print(f"pages: {n:,} ({len(pages)} x {copies}), HTML: {mb:.1f} MB, in {len(warcs)} WARC files; "
           f"trafilatura options: {options}")
     # warm-up: start the Python workers and import trafilatura/pycld2 once (workers are reused)
-    warm = make_config(tmp / "warm", f"format.inputs=[{one_copy[0]}]")
+    warm = make_config(tmp / "warm", f"format.inputs=[{one_copy[0]}]", *sets)
     t0 = time.perf_counter()
     run(spark, warm, force=True)
     print(f"warm-up run (worker start + imports, {len(pages) // files} pages): {time.perf_counter() - t0:.1f}s")
@@ -204,6 +208,44 @@ def run_throughput(pages: list[dict], repeats: int, files: int, copies: int) -> 
     print("\nquality (snippet ground truth; with = found, without = boilerplate wrongly kept):")
     print(f"  job output      : with {out['quality_job'][0]:.3f}  without {out['quality_job'][1]:.3f}")
     print(f"  plain loop      : with {out['quality_plain'][0]:.3f}  without {out['quality_plain'][1]:.3f}")
+    return out
+
+
+def compare_modes(pages: list[dict], repeats: int) -> dict:
+    """Default vs fast extraction through the stage's per-page path: quality and pages per CPU-second."""
+    from dataclasses import asdict
+
+    from corpusmill.udfs.format.extract import ExtractOptions, html_to_document
+
+    config = make_config(Path(tempfile.mkdtemp(prefix="bench-modes-")))
+    base = asdict(config.format.trafilatura)
+    modes = {"default (fallback)": dict(base, fast=False), "fast: true": dict(base, fast=True)}
+    cpu: dict[str, list[float]] = {m: [] for m in modes}
+    texts: dict[str, dict] = {}
+    for _ in range(repeats):
+        for name, topts in modes.items():
+            opts = ExtractOptions(html_max_bytes=config.format.html_max_bytes,
+                                  extract_timeout_s=config.format.extract_timeout_s,
+                                  min_text_chars=config.format.min_text_chars,
+                                  max_bad_char_ratio=config.format.max_bad_char_ratio, trafilatura=topts)
+            t0 = time.process_time()
+            texts[name] = {p["url"]: html_to_document(p["html"], p["url"], None, opts).text or "" for p in pages}
+            cpu[name].append(time.process_time() - t0)
+    out = {}
+    print(f"\nextraction modes (the stage's per-page path, {len(pages)} pages, one process, median of {repeats}, "
+          f"modes alternating):")
+    print("| mode | main-text snippets found | boilerplate snippets kept | pages per CPU-second | CPU s (runs) |")
+    print("|---|---|---|---|---|")
+    ref = statistics.median(cpu["default (fallback)"])
+    for name in modes:
+        w, wo = quality(pages, texts[name])
+        med = statistics.median(cpu[name])
+        out[name] = dict(found=w, kept=wo, pages_per_cpu_s=len(pages) / med, speed_vs_default=ref / med)
+        print(f"| {name} | {w:.3f} | {wo:.3f} | {len(pages) / med:.1f} ({ref / med:.2f}x) | "
+              f"{', '.join(f'{x:.1f}' for x in cpu[name])} |")
+    d, f = out["default (fallback)"], out["fast: true"]
+    print(f"fast - default: main text found {f['found'] - d['found']:+.4f}, boilerplate kept {f['kept'] - d['kept']:+.4f} "
+          f"(a mode holds when it finds within 0.005 as much and keeps no more than 0.005 more)")
     return out
 
 
@@ -285,16 +327,21 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--files", type=int, default=16, help="WARC files one copy of the 990 pages is spread over")
     ap.add_argument("--copies", type=int, default=11, help="copies of the pages the job reads (11: 10,890 pages)")
+    ap.add_argument("--modes", action="store_true", help="also compare the default and fast extraction modes")
     ap.add_argument("--compare-options", action="store_true", help="also score other Trafilatura option sets")
     ap.add_argument("--warc", action="store_true", help="also compare FastWARC and warcio")
     ap.add_argument("--no-job", action="store_true", help="skip the Spark throughput run")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="config override for the stage (the plain loop takes the same Trafilatura options)")
     args = ap.parse_args()
     import logging
 
     logging.basicConfig(level=logging.WARNING)
     pages = load_pages()
     if not args.no_job:
-        run_throughput(pages, args.repeats, args.files, args.copies)
+        run_throughput(pages, args.repeats, args.files, args.copies, tuple(args.set))
+    if args.modes:
+        compare_modes(pages, args.repeats)
     if args.compare_options:
         compare_options(pages)
     if args.warc:

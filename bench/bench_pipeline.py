@@ -32,6 +32,12 @@ separately, and their sum. Results: bench/results/pipeline-<N>.json.
     .venv/bin/python bench/bench_pipeline.py --docs 10000 \\
         --models /path/to/models        # optional: reuse models (classifiers/, kenlm/, causal-lm/, code-bpe/)
     .venv/bin/python bench/bench_pipeline.py --project 1000000   # linear projection from the result files
+
+--real-pages: the corpus is real web pages instead, read as WARC by the format stage (Trafilatura,
+language, ids): the 990 trafilatura-eval pages and the real WARC files' responses (../shared/data),
+repeated with distinct URLs to at least --docs pages (bench_e2e.py's crawl), stages format to
+quality; the result file is pipeline-<N>-real.json and `--table` prints it apart, with the share of
+the time each stage took.
 """
 from __future__ import annotations
 
@@ -219,7 +225,8 @@ class TreeRSS(Sampler):
 
 
 # ---- the run --------------------------------------------------------------------------------------
-def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, overrides=()):
+def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, overrides=(), warcs: str | None = None):
+    """The bench's config file: the generated JSONL as text sources, or the WARC files `warcs` names."""
     from corpusmill.jobs.registry import load_config
 
     sources = [{"path": str(corpus / d / "*.jsonl.gz"), "format": "jsonl", "source_type": "web", "dump": d,
@@ -227,7 +234,7 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, 
                for d in DUMPS]
     conf = {"storage": {"root": str(root)},
             "spark": {"master": "local[2]", "driver_memory": driver_memory, "shuffle_partitions": partitions},
-            "format": {"inputs": [], "text_sources": sources},
+            "format": {"inputs": [warcs], "text_sources": []} if warcs else {"inputs": [], "text_sources": sources},
             "code": {"inputs": [str(root / "samples" / "code" / "repos" / "*")]}}
     path = root / "bench.yaml"
     import yaml
@@ -287,9 +294,10 @@ def run_bench(args) -> dict:
     from corpusmill.samplegen import code_repos as samplegen_code
 
     n = args.docs
-    work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{n}").resolve()
+    real = "-real" if args.real_pages else ""
+    work = Path(args.work or Path.home() / ".cache" / "corpusmill" / "bench" / f"pipeline-{n}{real}").resolve()
     root = work / "store"
-    out = RESULTS / f"pipeline-{n}{args.tag}.json"
+    out = RESULTS / f"pipeline-{n}{real}{args.tag}.json"
     done: dict[str, dict] = {}
     if args.resume and out.exists():     # a run split over sittings: its finished stages stay as measured
         rerun = set(args.rerun.split(",")) if args.rerun else set()
@@ -298,17 +306,29 @@ def run_bench(args) -> dict:
     elif root.exists() and not args.keep_tables:
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
-    print(f"[bench] generating {n:,} documents under {work / 'corpus'} ...", flush=True)
-    gen = generate_corpus(work / "corpus", n, args.seed, args.procs)
-    print(f"[bench] corpus: {gen['docs']:,} docs, {gen['text_bytes'] / 1e6:,.1f} MB text, "
-          f"generated in {gen['seconds']:.0f}s", flush=True)
+    if real:
+        from bench_e2e import write_crawl
+
+        print(f"[bench] writing {n:,} real pages as WARC under {work / 'crawl'} ...", flush=True)
+        t0 = time.monotonic()
+        crawl = write_crawl(work / "crawl", n)
+        gen = {"docs": crawl["pages"], "text_bytes": int(crawl["html_mb"] * 1e6), "seconds": time.monotonic() - t0}
+        print(f"[bench] crawl: {crawl['pages']:,} pages ({crawl['base_pages']:,} distinct x {crawl['copies']}), "
+              f"{crawl['html_mb']:,} MB of HTML in {crawl['files']} files", flush=True)
+    else:
+        print(f"[bench] generating {n:,} documents under {work / 'corpus'} ...", flush=True)
+        gen = generate_corpus(work / "corpus", n, args.seed, args.procs)
+        print(f"[bench] corpus: {gen['docs']:,} docs, {gen['text_bytes'] / 1e6:,.1f} MB text, "
+              f"generated in {gen['seconds']:.0f}s", flush=True)
     if args.models:
         shutil.copytree(args.models, root / "models", dirs_exist_ok=True)
-    config = bench_config(root, work / "corpus", args.driver_memory, args.partitions, args.set)
+    config = bench_config(root, work / "corpus", args.driver_memory, args.partitions, args.set,
+                          warcs=f"{work / 'crawl'}/*.warc.gz" if real else None)
     if args.classifier_examples:
         train_classifiers(root, root / "bench.yaml", args.classifier_examples, args.seed)
     spark = get_spark(config)
-    selected = stages_by_name(args.stages.split(",") if args.stages else None)
+    default = "format,rules,dedup,safety,quality" if real else None
+    selected = stages_by_name((args.stages or default).split(",") if (args.stages or default) else None)
     stages = [s.name for s in selected]
     # the demo's blocklists and models (each skipped when --models gave it) and code repositories
     demo_assets.prepare(config, lambda msg: print(f"[bench] {msg}", flush=True))
@@ -321,6 +341,7 @@ def run_bench(args) -> dict:
         secs = sum(r["stage_seconds"] or r["wall_seconds"] for r in rows)
         docs_in = next((r["rows_in"] for r in per_stage if r["stage"] == "format"), n)
         result = dict(docs=n, seed=args.seed, overrides=list(args.set), text_mb=round(gen["text_bytes"] / 1e6, 1),
+                      corpus="real pages (WARC)" if real else "generated (JSONL)",
                       master="local[2]", driver_memory=args.driver_memory, shuffle_partitions=args.partitions,
                       cpus=os.cpu_count(), load_average_at_end=os.getloadavg(), sittings=sittings,
                       classifiers=classifier_summary(root / "models" / "classifiers"),
@@ -415,10 +436,13 @@ def scaling_table() -> None:
     runs = {}
     for f in sorted(RESULTS.glob("pipeline-*.json")):
         r = json.loads(f.read_text())
-        if not r.get("overrides") and f.stem == f"pipeline-{r['docs']}":     # default-config runs
+        if not r.get("overrides") and f.stem == f"pipeline-{r['docs']}":     # default-config generated runs
             runs[r["docs"]] = r
     if not runs:
-        raise SystemExit("no measured runs (bench/results/pipeline-*.json)")
+        if not list(RESULTS.glob("pipeline-*-real.json")):
+            raise SystemExit("no measured runs (bench/results/pipeline-*.json)")
+        real_table()
+        return
     sizes = sorted(runs)
     names = [s["stage"] for s in runs[sizes[-1]]["stages"]]
     cols = [f"{n:,} docs: s, docs/s, peak RSS MB driver/JVM/workers" for n in sizes]
@@ -456,6 +480,27 @@ def scaling_table() -> None:
     for a, b in zip(sizes, sizes[1:]):
         growth.append(f"{(runs[b]['total_seconds'] / b) / (runs[a]['total_seconds'] / a):.2f}x")
     print("| **all** | " + " | ".join(tot + growth) + " |")
+    real_table()
+
+
+def real_table() -> None:
+    """The real-page runs (pipeline-<N>-real.json): per stage, seconds, documents/s of its input, peak
+    RSS and its share of the run's time."""
+    for f in sorted(RESULTS.glob("pipeline-*-real.json")):
+        r = json.loads(f.read_text())
+        total = r["total_seconds"]
+        print(f"\n{r['docs']:,} real pages ({f.name}): {total:,.0f} s, {r['docs_per_second']:,.1f} pages/s end to end"
+              + (f" ({r['sittings']} sittings)" if r.get("sittings", 1) > 1 else ""))
+        print("| stage | rows in | rows out | s | docs/s | share of the time | peak RSS MB driver/JVM/workers |")
+        print("|---|---|---|---|---|---|---|")
+        for st in r["stages"]:
+            if st["status"] != "success":
+                print(f"| {st['stage']} | {st['status']} | | | | | |")
+                continue
+            secs = st["stage_seconds"] or st["wall_seconds"]
+            m = st["peak_rss_mb"]
+            print(f"| {st['stage']} | {st['rows_in']:,} | {st['rows_out']:,} | {secs:,.0f} | {st['rows_in'] / secs:,.1f} | "
+                  f"{secs / total:.0%} | {m['driver_py']:,}/{m['jvm']:,}/{m['workers']:,} |")
 
 
 def project(target: int) -> None:
@@ -466,8 +511,9 @@ def project(target: int) -> None:
     a projection, printed as such, never a measurement.
     """
     files = sorted(RESULTS.glob("pipeline-*.json"))
-    runs = sorted((r for r in (json.loads(f.read_text()) for f in files) if not r.get("overrides")),
-                  key=lambda r: r["docs"])             # default-config runs only
+    runs = sorted((r for r in (json.loads(f.read_text()) for f in files)
+                   if not r.get("overrides") and not r.get("corpus", "generated").startswith("real")),
+                  key=lambda r: r["docs"])             # default-config generated runs only
     if not runs:
         raise SystemExit("no measured runs (bench/results/pipeline-*.json) to project from")
     hi = runs[-1]
@@ -532,6 +578,8 @@ def main(argv=None) -> int:
                     help="config override, e.g. safety.toxicity.cascade=false (repeatable)")
     ap.add_argument("--tag", default="", help="suffix of the result file (pipeline-<N><tag>.json)")
     ap.add_argument("--generate-only", action="store_true")
+    ap.add_argument("--real-pages", action="store_true",
+                    help="real web pages as WARC (the shared pages repeated to --docs), stages format to quality")
     ap.add_argument("--project", type=int, metavar="N", help="print a projection to N docs from the result files")
     args = ap.parse_args(argv)
     if args.project:

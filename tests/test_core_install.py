@@ -104,7 +104,8 @@ def test_core_runs_format_rules_dedup_blocklists_and_kenlm(tmp_path, core_python
             "SELECT stage, reason, count(*) AS n FROM rejected GROUP BY 1, 2")
     assert p.returncode == 0, p.stderr[-3000:]
     reasons = {(r["stage"], r["reason"].split(":")[0]) for r in map(json.loads, p.stdout.splitlines())}
-    assert ("safety", "domain_blocklist") in reasons or ("safety", "word_blocklist") in reasons, reasons
+    # blocked sites are rejected by format, before extraction; blocked words by safety
+    assert ("format", "domain_blocklist") in reasons or ("safety", "word_blocklist") in reasons, reasons
     assert not any(s == "safety" and r in ("toxicity", "pornography") for s, r in reasons), reasons
 
 
