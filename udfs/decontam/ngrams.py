@@ -1,0 +1,136 @@
+"""Text to 64-bit n-gram hashes, the same way for benchmark items and for corpus documents.
+
+Normalization: Unicode NFKC (full-width letters and digits become ASCII), then lower case. Two token
+streams come out of one text:
+- words: maximal runs of letters and digits outside the CJK ranges (punctuation, `_` and spaces
+  separate them), for space-delimited languages and for code;
+- characters: every Han, Hiragana and Katakana character, for Chinese and Japanese, which have no
+  spaces between words; everything else is left out of this stream.
+Choosing by script rather than by the document's language tag handles mixed documents (an English
+page quoting a Chinese passage, a Chinese page with English terms) without a language decision.
+
+A token is hashed once (word: blake2b-64 of its UTF-8, cached per worker; character: a 64-bit mix of
+its code point); an n-gram hash is the polynomial sum over its n token hashes modulo 2^64 (Horner's
+rule, vectorised over the whole document with numpy), then mixed. With random token hashes and an
+odd multiplier two different n-grams collide with probability 2^-64. Word and character n-grams
+are salted apart, so the two streams share one sorted index.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import numpy as np
+
+CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORDS = re.compile(rf"[^\W_{CJK_RANGES}]+")
+_NOT_CJK = re.compile(rf"[^{CJK_RANGES}]+")
+
+_P = np.uint64(0x9E3779B97F4A7C15)          # odd: multiplication by it is invertible modulo 2^64
+_WORD_SALT = np.uint64(0x243F6A8885A308D3)
+_CHAR_SALT = np.uint64(0x13198A2E03707344)
+_CHAR_TOKEN = np.uint64(0xA4093822299F31D0)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_EMPTY = np.zeros(0, dtype=np.uint64)
+
+_TOKEN_CACHE: dict[str, int] = {}
+_TOKEN_CACHE_MAX = 1 << 20               # entries per worker (~100 MB at most), cleared when full
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer, element-wise (uint64 arithmetic wraps modulo 2^64)."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> _S30)) * _M1
+        x = (x ^ (x >> _S27)) * _M2
+        return x ^ (x >> _S31)
+
+
+def normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def words(normalized: str) -> list[str]:
+    return _WORDS.findall(normalized)
+
+
+def cjk_chars(normalized: str) -> str:
+    return _NOT_CJK.sub("", normalized)
+
+
+def _word_hash(w: str) -> int:
+    h = _TOKEN_CACHE.get(w)
+    if h is None:
+        if len(_TOKEN_CACHE) >= _TOKEN_CACHE_MAX:
+            _TOKEN_CACHE.clear()
+        h = _TOKEN_CACHE[w] = int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little")
+    return h
+
+
+def word_token_hashes(tokens: list[str]) -> np.ndarray:
+    if not tokens:
+        return _EMPTY
+    return np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
+
+
+def char_token_hashes(chars: str) -> np.ndarray:
+    if not chars:
+        return _EMPTY
+    cps = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    return mix64(cps ^ _CHAR_TOKEN)
+
+
+def ngram_hashes(tokens: np.ndarray, n: int, salt: np.uint64) -> np.ndarray:
+    """Hash of every window of n consecutive token hashes (len(tokens) - n + 1 of them, or none)."""
+    m = len(tokens) - n + 1
+    if m <= 0:
+        return _EMPTY
+    h = np.zeros(m, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(n):
+            h = h * _P + tokens[i:i + m]
+    return mix64(h ^ salt)
+
+
+def word_ngrams(tokens: np.ndarray, n: int) -> np.ndarray:
+    return ngram_hashes(tokens, n, _WORD_SALT)
+
+
+def char_ngrams(tokens: np.ndarray, n: int) -> np.ndarray:
+    return ngram_hashes(tokens, n, _CHAR_SALT)
+
+
+def text_tokens(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(word token hashes, character token hashes) of a raw text."""
+    norm = normalize(text)
+    return word_token_hashes(words(norm)), char_token_hashes(cjk_chars(norm))
+
+
+def text_ngrams(text: str, n_words: int, n_chars: int) -> tuple[np.ndarray, np.ndarray]:
+    """(word n-gram hashes, character n-gram hashes) of a raw text, in text order."""
+    w, c = text_tokens(text)
+    return word_ngrams(w, n_words), char_ngrams(c, n_chars)
+
+
+def line_tokens(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Token hashes of a text given as its lines, with the line each token came from:
+    (word hashes, word line numbers, character hashes, character line numbers). Tokens never span a
+    line break, so the streams equal text_tokens of the joined text."""
+    wh, wl, ch, cl = [], [], [], []
+    for i, line in enumerate(lines):
+        norm = normalize(line)
+        w = words(norm)
+        c = cjk_chars(norm)
+        if w:
+            wh.append(word_token_hashes(w))
+            wl.append(np.full(len(w), i, dtype=np.int64))
+        if c:
+            ch.append(char_token_hashes(c))
+            cl.append(np.full(len(c), i, dtype=np.int64))
+
+    def cat(parts, dtype):
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    return cat(wh, np.uint64), cat(wl, np.int64), cat(ch, np.uint64), cat(cl, np.int64)
