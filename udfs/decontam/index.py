@@ -62,7 +62,11 @@ class BenchmarkIndex:
         bench_no: dict[str, int] = {}
         item_bench, item_ids, hs, owners = [], [], [], []
         unindexed: dict[str, int] = {}
+        first = {}
         for it in items:
+            first.setdefault(it.benchmark, len(first))
+        # the same items in any order give the same index (a Delta table is read in no fixed order)
+        for it in sorted(items, key=lambda it: (first[it.benchmark], it.item_id, it.text)):
             b = bench_no.setdefault(it.benchmark, len(bench_no))
             if b == len(benchmarks):
                 benchmarks.append(it.benchmark)

@@ -44,8 +44,8 @@ def redact(text: str, finds: list[Find] | list[tuple[int, int, str]], placeholde
 
 
 # ---- Arrow adapters (mapInArrow) -------------------------------------------------------------------
-def scan_arrow(batches, settings: ScanSettings, text_col: str = "text"):
-    """Batches with doc_id and text -> doc_id, n_<kind> per kind, spans (list of {start, end, kind})."""
+def scan_arrow(batches, settings: ScanSettings, text_col: str = "text", pass_cols: tuple[str, ...] = ("doc_id",)):
+    """Batches with pass_cols and text -> pass_cols, n_<kind> per kind, spans (list of {start, end, kind})."""
     import pyarrow as pa
 
     for b in batches:
@@ -58,7 +58,7 @@ def scan_arrow(batches, settings: ScanSettings, text_col: str = "text"):
             for k in KINDS:
                 per_kind[k].append(c[k])
             spans.append([{"start": f.start, "end": f.end, "kind": f.kind} for f in finds])
-        cols = {"doc_id": b.column("doc_id")}
+        cols = {c: b.column(c) for c in pass_cols}
         cols.update({f"n_{k}": pa.array(v, pa.int32()) for k, v in per_kind.items()})
         cols["spans"] = pa.array(spans, pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32()),
                                                             ("kind", pa.string())])))

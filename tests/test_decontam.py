@@ -1,0 +1,167 @@
+"""Benchmark decontamination: the n-gram index (plain Python) and the `decontam` stage through Spark and
+Delta (signals, contamination table, drop and cut, rejected/runs accounting, bad benchmark files)."""
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from corpusmill.jobs.core import tableio
+from corpusmill.jobs.core.config import ConfigError
+from corpusmill.schemas import documents as documents_schema
+from corpusmill.udfs.decontam import ngrams as ng
+from corpusmill.udfs.decontam.index import BenchmarkIndex, Item, cut_lines
+
+QA = ("In the spring of 1887 the river council agreed to rebuild the northern bridge with stone from the "
+      "quarry at Hollins Ridge, and the work was finished two years later by a crew of forty masons who "
+      "lived in tents along the bank for the whole of the building season.")
+ZH = ("江南水乡的古镇大多依河而建，镇上的石桥连接着两岸的街巷，清晨时分船家摇着小船穿过拱桥，把新鲜的蔬菜和鱼虾送到集市上，"
+      "老人们在茶馆里喝茶聊天，孩子们沿着青石板路跑向学堂。")
+FILLER = ("The weather stayed mild for most of the week and the market was busy every morning. People talked about "
+          "the harvest, the prices of grain and the new road to the coast.")
+
+
+def _index(**kw) -> BenchmarkIndex:
+    items = [Item("qa", "q1", "When was the bridge rebuilt?\n" + QA), Item("zh", "z1", ZH)]
+    return BenchmarkIndex.build(items, kw.get("n_words", 13), kw.get("n_chars", 20))
+
+
+# ---- the index --------------------------------------------------------------------------------------
+def test_ngram_hashes_agree_between_whole_text_and_lines():
+    text = f"Title\n{FILLER}\n{QA}\n{ZH}\nＦｕｌｌｗｉｄｔｈ ＡＢＣ １２３"
+    w, c = ng.text_tokens(text)
+    wh, wl, ch, cl = ng.line_tokens(text.split("\n"))
+    assert np.array_equal(w, wh) and np.array_equal(c, ch)
+    assert ng.words(ng.normalize("Ｆｕｌｌｗｉｄｔｈ ＡＢＣ")) == ["fullwidth", "abc"]
+    assert ng.cjk_chars(ng.normalize("abc 中文，テスト")) == "中文テスト"
+
+
+def test_a_pasted_passage_matches_and_its_lines_are_found():
+    idx = _index()
+    doc = f"{FILLER}\nAs the old report says: {QA.upper()}\n{FILLER}"
+    m = idx.check(doc, with_lines=True)
+    assert m.benchmark == "qa" and m.items[0][:2] == ("qa", "q1") and m.ngrams > 30
+    assert m.lines == [1] and 0.3 < m.coverage < 0.8
+    assert QA not in cut_lines(doc, m.lines) and cut_lines(doc, m.lines).count(FILLER) == 2
+
+
+def test_chinese_passages_match_by_characters_inside_other_text():
+    m = _index().check(f"旅行笔记。{ZH[10:100]}我们第二天离开了。", with_lines=True)
+    assert m.benchmark == "zh" and m.ngrams == len(ng.cjk_chars(ZH[10:100])) - 20 + 1   # punctuation is no token
+
+
+def test_paraphrases_and_shared_phrases_do_not_match():
+    idx = _index()
+    words = QA.split()
+    paraphrase = " ".join(w if i % 6 else "very" for i, w in enumerate(words))   # a change every 6 words < 13
+    assert idx.check(paraphrase).ngrams == 0
+    assert idx.check(" ".join(words[:12]) + " and then something else entirely happened").ngrams == 0
+    assert idx.check(ZH[:19] + "不同的内容" + ZH[25:44]).ngrams == 0
+
+
+def test_items_shorter_than_one_ngram_are_counted_not_indexed():
+    idx = BenchmarkIndex.build([Item("b", "1", "too short"), Item("b", "2", QA)], 13, 20)
+    assert idx.unindexed == {"b": 1} and idx.items_per_benchmark() == {"b": 1}
+    assert idx.check("too short").ngrams == 0
+
+
+# ---- the stage --------------------------------------------------------------------------------------
+def _docs(spark, config, rows):
+    import datetime as dt
+
+    base = {c: None for c in documents_schema.TABLE.column_names}
+    data = [dict(base, doc_id=d, dump="CC-MAIN-2024-10", url=f"https://x.example/{d}", text=t, language=lang,
+                 text_bytes=len(t.encode()), source_type="web", fetch_date=dt.datetime(2024, 3, 1),
+                 source_file="f.warc.gz", source_record=str(i)) for i, (d, t, lang) in enumerate(rows)]
+    tableio.write_table(spark, config, documents_schema.TABLE, spark.createDataFrame(data, documents_schema.SCHEMA))
+
+
+def _bench_files(tmp_path):
+    (tmp_path / "qa.jsonl").write_text(json.dumps({"id": "q1", "question": "When was the bridge rebuilt?",
+                                                   "answer": QA}) + "\n" + json.dumps({"id": "z1", "question": ZH,
+                                                                                       "answer": ""}) + "\n")
+    return tmp_path / "qa.jsonl"
+
+
+def _bench_sets(path, **over):
+    spec = {"name": "qa", "path": str(path), "prompt": "question", "answer": "answer", "id": "id", **over}
+    return f"decontam.benchmarks=[{json.dumps(spec)}]"
+
+
+ROWS = [("clean", FILLER + "\n" + FILLER, "en"),
+        ("pasted", f"{FILLER}\nQuoted: {QA}\n{FILLER}", "en"),
+        ("whole", QA, "en"),
+        ("zh", f"旅行笔记\n{ZH}\n我们第二天离开了。", "zh")]
+
+
+def test_stage_cuts_contaminated_lines_and_accounts_for_every_document(spark, config_factory, tmp_path):
+    from corpusmill.jobs.stages import decontam
+
+    config = config_factory(_bench_sets(_bench_files(tmp_path)), "decontam.action=cut")
+    _docs(spark, config, ROWS)
+    res = decontam.run(spark, config)
+    assert res.status == "success" and res.rows_in == 4 and res.rows_in == res.rows_out + res.rows_rejected
+    sig = {r.doc_id: r for r in tableio.read_table(spark, config, "decontam_signals").collect()}
+    assert sig["clean"].matched_ngrams == 0 and sig["clean"].action == "none" and sig["clean"].keep
+    assert sig["pasted"].benchmark == "qa" and sig["pasted"].items[0].item_id == "q1" and sig["pasted"].action == "cut"
+    assert sig["zh"].items[0].item_id == "z1" and list(sig["zh"].cut_lines) == [1]
+    assert sig["whole"].kept_chars == 0 and sig["whole"].action == "drop"       # nothing left after the cut
+    out = {r.doc_id: r for r in tableio.read_table(spark, config, "decontaminated").collect()}
+    rej = {r.doc_id: r.reason for r in tableio.read_table(spark, config, "rejected").collect()}
+    assert set(out) == {"clean", "pasted", "zh"} and rej == {"whole": "contamination:qa"}
+    assert out["pasted"].text == f"{FILLER}\n{FILLER}" and out["pasted"].text_bytes == len(out["pasted"].text)
+    assert out["zh"].text == "旅行笔记\n我们第二天离开了。" and out["clean"].text == ROWS[0][1]
+    pairs = {(r.benchmark, r.item_id, r.doc_id, r.action) for r in tableio.read_table(spark, config, "contamination").collect()}
+    assert pairs == {("qa", "q1", "pasted", "cut"), ("qa", "z1", "zh", "cut"), ("qa", "q1", "whole", "dropped")}
+
+
+def test_drop_mode_drops_every_contaminated_document(spark, config_factory, tmp_path):
+    from corpusmill.jobs.stages import decontam
+
+    cfg = config_factory(_bench_sets(_bench_files(tmp_path)), "decontam.action=drop", "decontam.min_ngrams=40").decontam
+    rows = [("a", 0, 100, []), ("b", 39, 100, [2]), ("c", 40, 100, [1]), ("d", 80, 0, [0])]
+    df = spark.createDataFrame([(d, "qa" if n else None, n, [int(x) for x in ls], k) for d, n, k, ls in rows],
+                               "doc_id string, benchmark string, matched_ngrams int, cut_lines array<int>, kept_chars int")
+    got = {r.doc_id: (r.keep, r.action, list(r.reasons)) for r in decontam.decide(df, cfg).collect()}
+    assert got == {"a": (True, "none", []), "b": (True, "none", []), "c": (False, "drop", ["contamination:qa"]),
+                   "d": (False, "drop", ["contamination:qa"])}
+
+
+@pytest.mark.parametrize("problem,message", [
+    ("missing", r"decontam\.benchmarks\[0\]\.path: .*nope\.jsonl not found"),
+    ("empty", r"decontam\.benchmarks\[0\]\.path: .*empty\.jsonl holds no records"),
+    ("field", r"decontam\.benchmarks\[0\]\.path: .*has no field 'question'"),
+])
+def test_bad_benchmark_files_fail_before_spark_with_one_line(config_factory, tmp_path, problem, message):
+    from corpusmill.jobs.pipeline import preflight
+
+    path = {"missing": tmp_path / "nope.jsonl", "empty": tmp_path / "empty.jsonl", "field": tmp_path / "f.jsonl"}[problem]
+    (tmp_path / "empty.jsonl").write_text("\n")
+    (tmp_path / "f.jsonl").write_text(json.dumps({"id": 1, "prompt": "x"}) + "\n")
+    config = config_factory(_bench_sets(path))
+    with pytest.raises(ConfigError, match=message) as e:
+        preflight(config, ["decontam"])
+    assert "\n" not in str(e.value)
+
+
+def test_benchmarks_read_from_parquet_csv_and_delta(spark, config_factory, tmp_path):
+    """The same benchmark in three formats gives the same index (Delta read through Spark)."""
+    import pandas as pd
+
+    from corpusmill.jobs.stages import benchmark_index as bi
+
+    rows = [{"id": f"r{i}", "question": f"question {i}", "answer": " ".join(random.Random(i).choices(
+        ["alpha", "beta", "gamma", "delta", "omega", "sigma"], k=30))} for i in range(5)]
+    pd.DataFrame(rows).to_parquet(tmp_path / "b.parquet")
+    pd.DataFrame(rows).to_csv(tmp_path / "b.csv", index=False)
+    spark.createDataFrame(pd.DataFrame(rows)).write.format("delta").save(str(tmp_path / "b_delta"))
+    digests = set()
+    for p in ("b.parquet", "b.csv", "b_delta"):
+        config = config_factory(_bench_sets(tmp_path / p))
+        bi.check(config, "text")
+        digests.add(bi.build_index(spark, config, "text").digest())
+    assert len(digests) == 1
+    with pytest.raises(ConfigError, match="has no field 'nope'"):
+        bi.check(config_factory(_bench_sets(tmp_path / "b_delta", prompt="nope")), "text")
