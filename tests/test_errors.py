@@ -103,7 +103,7 @@ def test_unknown_stage_fails_before_spark(tmp_path):
     p = _cli("run", *_base(root), "--stages", "format,bogus")
     assert p.returncode == 2
     assert p.stderr.strip() == ("corpusmill: config error: --stages: unknown stage 'bogus' (stages, in order: "
-                                "format, rules, dedup, safety, quality, longctx, code)")
+                                "format, rules, dedup, safety, pii, decontam, quality, longctx, code)")
     assert not root.exists()                       # no session was built (it creates the storage root)
 
 

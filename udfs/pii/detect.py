@@ -144,7 +144,10 @@ def phones(text: str, limit: int) -> list[Find]:
                 continue
             if k == 1 and not _nanp_ok(s):
                 continue
-            out.append(Find(m.start(), m.end(), "phone"))
+            end = m.end()
+            while s.count(")") > s.count("("):          # "(... +44 20 7946 0958)": the bracket is the text's
+                s, end = s[:-1], end - 1
+            out.append(Find(m.start(), end, "phone"))
             if len(out) >= limit:
                 return out
     return out
