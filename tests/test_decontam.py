@@ -31,9 +31,9 @@ def _index(**kw) -> BenchmarkIndex:
 # ---- the index --------------------------------------------------------------------------------------
 def test_ngram_hashes_agree_between_whole_text_and_lines():
     text = f"Title\n{FILLER}\n{QA}\n{ZH}\nＦｕｌｌｗｉｄｔｈ ＡＢＣ １２３"
-    w, c = ng.text_tokens(text)
-    wh, wl, ch, cl = ng.line_tokens(text.split("\n"))
-    assert np.array_equal(w, wh) and np.array_equal(c, ch)
+    w, segs, c = ng.text_tokens(text)
+    wh, ws, wl, ch, cl = ng.line_tokens(text.split("\n"))
+    assert np.array_equal(w, wh) and np.array_equal(segs, ws) and np.array_equal(c, ch)
     assert ng.words(ng.normalize("Ｆｕｌｌｗｉｄｔｈ ＡＢＣ")) == ["fullwidth", "abc"]
     assert ng.cjk_chars(ng.normalize("abc 中文，テスト")) == "中文テスト"
 
@@ -59,6 +59,16 @@ def test_paraphrases_and_shared_phrases_do_not_match():
     assert idx.check(paraphrase).ngrams == 0
     assert idx.check(" ".join(words[:12]) + " and then something else entirely happened").ngrams == 0
     assert idx.check(ZH[:19] + "不同的内容" + ZH[25:44]).ngrams == 0
+
+
+def test_word_ngrams_never_span_chinese_text():
+    """The English words scattered through a Chinese page are no sentence: 13 of them with Chinese text
+    between (paraphrased or not) do not match a benchmark holding the same words in a row."""
+    words = QA.split()[:20]
+    idx = BenchmarkIndex.build([Item("qa", "q", " ".join(words))], 13, 20)
+    assert idx.check(" ".join(words)).ngrams == 8
+    mixed = "".join(f"{w}中文" for w in words)
+    assert idx.check(mixed).ngrams == 0 and idx.check(mixed).doc_ngrams == 20 * 2 - 20 + 1
 
 
 def test_items_shorter_than_one_ngram_are_counted_not_indexed():

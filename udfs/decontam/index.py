@@ -126,10 +126,12 @@ class BenchmarkIndex:
 
     def check(self, text: str, min_ngrams: int = 1, *, with_lines: bool = False) -> Match:
         """The document's matches; `with_lines` also finds the lines to cut (only when contaminated)."""
-        w, c = ng.text_tokens(text or "")
+        w, segs, c = ng.text_tokens(text or "")
         wn, cn = ng.word_ngrams(w, self.n_words), ng.char_ngrams(c, self.n_chars)
-        total = len(wn) + len(cn)
+        valid = ng.valid_windows(segs, self.n_words)
+        total = int(valid.sum()) + len(cn)
         wp, cp = self.lookup(wn), self.lookup(cn)
+        wp[~valid] = -1
         found = np.unique(np.concatenate([wp[wp >= 0], cp[cp >= 0]]))
         if len(found) == 0:
             return Match(doc_ngrams=total)
@@ -160,11 +162,11 @@ class BenchmarkIndex:
     def matched_lines(self, text: str) -> list[int]:
         """0-based numbers of the lines (text.split('\\n')) that hold a token of a matched n-gram."""
         lines = text.split("\n")
-        wh, wl, ch, cl = ng.line_tokens(lines)
-        hit = set()
-        for tok, line_of, n, grams in ((wh, wl, self.n_words, ng.word_ngrams), (ch, cl, self.n_chars, ng.char_ngrams)):
-            mask = _covered(self.lookup(grams(tok, n)) >= 0, len(tok), n)
-            hit.update(np.unique(line_of[mask]).tolist())
+        wh, ws, wl, ch, cl = ng.line_tokens(lines)
+        w_hit = (self.lookup(ng.word_ngrams(wh, self.n_words)) >= 0) & ng.valid_windows(ws, self.n_words)
+        c_hit = self.lookup(ng.char_ngrams(ch, self.n_chars)) >= 0
+        hit = set(np.unique(wl[_covered(w_hit, len(wh), self.n_words)]).tolist())
+        hit.update(np.unique(cl[_covered(c_hit, len(ch), self.n_chars)]).tolist())
         return sorted(hit)
 
 

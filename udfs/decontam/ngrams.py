@@ -3,7 +3,8 @@
 Normalization: Unicode NFKC (full-width letters and digits become ASCII), then lower case. Two token
 streams come out of one text:
 - words: maximal runs of letters and digits outside the CJK ranges (punctuation, `_` and spaces
-  separate them), for space-delimited languages and for code;
+  separate them), for space-delimited languages and for code; a word n-gram never spans CJK text
+  (the Latin words scattered through a Chinese page are not one sentence);
 - characters: every Han, Hiragana and Katakana character, for Chinese and Japanese, which have no
   spaces between words; everything else is left out of this stream.
 Choosing by script rather than by the document's language tag handles mixed documents (an English
@@ -26,6 +27,7 @@ import numpy as np
 CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORDS = re.compile(rf"[^\W_{CJK_RANGES}]+")
 _NOT_CJK = re.compile(rf"[^{CJK_RANGES}]+")
+_CJK_RUN = re.compile(rf"[{CJK_RANGES}]+")
 
 _P = np.uint64(0x9E3779B97F4A7C15)          # odd: multiplication by it is invertible modulo 2^64
 _WORD_SALT = np.uint64(0x243F6A8885A308D3)
@@ -102,29 +104,55 @@ def char_ngrams(tokens: np.ndarray, n: int) -> np.ndarray:
     return ngram_hashes(tokens, n, _CHAR_SALT)
 
 
-def text_tokens(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """(word token hashes, character token hashes) of a raw text."""
+def _segmented_words(normalized: str, first_segment: int) -> tuple[list[str], list[int], int]:
+    """Words of a normalized text with the number of the CJK-free segment each lies in; the segment
+    number goes up at every CJK run. Returns (words, segment numbers, the last segment number)."""
+    if not _CJK_RUN.search(normalized):
+        w = words(normalized)
+        return w, [first_segment] * len(w), first_segment
+    out, segs, seg = [], [], first_segment
+    for j, piece in enumerate(_CJK_RUN.split(normalized)):
+        seg += j > 0
+        w = words(piece)
+        out += w
+        segs += [seg] * len(w)
+    return out, segs, seg
+
+
+def valid_windows(segments: np.ndarray, n: int) -> np.ndarray:
+    """Boolean per word window (len - n + 1 of them): its first and last word lie in one segment."""
+    m = len(segments) - n + 1
+    if m <= 0:
+        return np.zeros(0, dtype=bool)
+    return segments[:m] == segments[n - 1:]
+
+
+def text_tokens(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(word token hashes, their segment numbers, character token hashes) of a raw text."""
     norm = normalize(text)
-    return word_token_hashes(words(norm)), char_token_hashes(cjk_chars(norm))
+    w, segs, _ = _segmented_words(norm, 0)
+    return word_token_hashes(w), np.asarray(segs, dtype=np.int64), char_token_hashes(cjk_chars(norm))
 
 
 def text_ngrams(text: str, n_words: int, n_chars: int) -> tuple[np.ndarray, np.ndarray]:
-    """(word n-gram hashes, character n-gram hashes) of a raw text, in text order."""
-    w, c = text_tokens(text)
-    return word_ngrams(w, n_words), char_ngrams(c, n_chars)
+    """(word n-gram hashes, character n-gram hashes) of a raw text; word windows across CJK text left out."""
+    w, segs, c = text_tokens(text)
+    return word_ngrams(w, n_words)[valid_windows(segs, n_words)], char_ngrams(c, n_chars)
 
 
-def line_tokens(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Token hashes of a text given as its lines, with the line each token came from:
-    (word hashes, word line numbers, character hashes, character line numbers). Tokens never span a
-    line break, so the streams equal text_tokens of the joined text."""
-    wh, wl, ch, cl = [], [], [], []
+def line_tokens(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Token hashes of a text given as its lines, with the line each token came from: (word hashes,
+    word segments, word line numbers, character hashes, character line numbers). Tokens never span
+    a line break, so the streams equal text_tokens of the joined text."""
+    wh, ws, wl, ch, cl = [], [], [], [], []
+    seg = 0
     for i, line in enumerate(lines):
         norm = normalize(line)
-        w = words(norm)
+        w, segs, seg = _segmented_words(norm, seg)
         c = cjk_chars(norm)
         if w:
             wh.append(word_token_hashes(w))
+            ws.append(np.asarray(segs, dtype=np.int64))
             wl.append(np.full(len(w), i, dtype=np.int64))
         if c:
             ch.append(char_token_hashes(c))
@@ -133,4 +161,4 @@ def line_tokens(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     def cat(parts, dtype):
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
-    return cat(wh, np.uint64), cat(wl, np.int64), cat(ch, np.uint64), cat(cl, np.int64)
+    return cat(wh, np.uint64), cat(ws, np.int64), cat(wl, np.int64), cat(ch, np.uint64), cat(cl, np.int64)
