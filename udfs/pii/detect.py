@@ -6,10 +6,10 @@ no pattern can backtrack over more than a few dozen characters) that begins with
 its look-behind placed after the first character, so the engine skips text that cannot start a find
 (twice as fast as a leading look-behind); then a validator:
 - email: local@domain whose suffix is in the public-suffix list (tldextract's offline snapshot), so
-  `icon@2x.png` and `user@localhost` are not addresses;
+  `icon@2x.png` and `user@localhost` are not addresses, and not followed by a `/` (a URL's path);
 - ip: IPv4 and IPv6 (`ipaddress` validates), by default only globally routable ones (private,
   loopback and documentation addresses identify nobody); an IPv4 address inside a longer dotted
-  number (`1.2.3.4.5`), glued to a letter (`v1.2.3.4`), after a version word (`version`, `release`,
+  number (`1.2.3.4.5`) or a range (`1-3.1.4.2-3`), glued to a letter (`v1.2.3.4`), after a version word (`version`, `release`,
   `build`, `==`, `AssemblyVersion("`...), under a Markdown heading, or before a pre-release suffix or
   a date (changelogs) is a version number;
 - phone: `+` and a country code with 8 to 15 digits in all; North American numbers written with
@@ -18,8 +18,11 @@ its look-behind placed after the first character, so the engine skips text that 
 - id_number: 18-character Chinese resident identity numbers: region code, a real birth date, and the
   ISO 7064 MOD 11-2 check character;
 - card: 13 to 19 digits (plain or in groups of four, Amex 4-6-5) passing the Luhn check with a
-  known issuer prefix (Visa, Mastercard, Amex, Discover, JCB, UnionPay, Diners, Maestro).
-Where finds overlap, the earlier kind in KINDS wins (an e-mail address made of a phone number is
+  known issuer prefix (Visa, Mastercard, Amex, Discover, JCB, UnionPay, Diners, Maestro), not inside a
+  URL path or parameter (`/posts/2395361813834269`, `id=...`).
+Look-arounds use ASCII classes, not \\w: Chinese characters right before or after an address or a
+number do not hide it. A card or international phone number run on into a following number is cut
+back to the longest valid prefix. Where finds overlap, the earlier kind in KINDS wins (an e-mail address made of a phone number is
 one e-mail address). At most `limit` finds per kind are collected per document.
 """
 from __future__ import annotations
@@ -41,8 +44,8 @@ class Find(NamedTuple):
 
 # ---- e-mail ---------------------------------------------------------------------------------------
 _EMAIL = re.compile(
-    r"(?<![\w.%+\-])[A-Za-z0-9](?:[A-Za-z0-9._%+\-]{0,62}[A-Za-z0-9_%+\-])?"
-    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24})(?![A-Za-z0-9\-])")
+    r"(?<![A-Za-z0-9_.%+\-])[A-Za-z0-9](?:[A-Za-z0-9._%+\-]{0,62}[A-Za-z0-9_%+\-])?"
+    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24})(?![A-Za-z0-9\-/])")
 
 
 def _suffix_ok(domain: str) -> bool:
@@ -66,15 +69,14 @@ def emails(text: str, limit: int) -> list[Find]:
 
 # ---- IP addresses ---------------------------------------------------------------------------------
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4 = re.compile(rf"\d(?<![\w.]\d)\d{{0,2}}(?:\.{_OCTET}){{3}}(?!\.?\d|\w)")   # first octet checked by ipaddress
-_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:)?(?![\w:])")
+_IPV4 = re.compile(rf"\d(?<![A-Za-z0-9_.\-]\d)\d{{0,2}}(?:\.{_OCTET}){{3}}(?!\.?\d|[A-Za-z0-9_]|-\d)")   # first octet checked by ipaddress
+_IPV6 = re.compile(r"(?<![A-Za-z0-9_:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:)?(?![A-Za-z0-9_:])")
 _VERSION_BEFORE = re.compile(
     r"(?:version|\b(?:ver|v|release|rel|build|rev|revision|update|patch|firmware|fw|sdk|tag|upgrade|"
-    r"bump(?:ed)?|python|java|node|chrome|firefox|windows|android|ios)\b|==|>=|<=|~=|!=|\^|~|@)"
-    r"[\s'\"(\[:=]{0,4}$", re.IGNORECASE)
+    r"bump(?:ed)?|python|java|node|chrome|firefox|windows|android|ios|section|sec|chapter|clause|step)\b|==|>=|<=|"
+    r"~=|!=|\^|~|@|\u00a7)[\s'\"(\[:=_]{0,6}$", re.IGNORECASE)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s*\[?$")
-_VERSION_AFTER = re.compile(r"^(?:-(?:alpha|beta|rc|dev|snapshot|final|release|preview)|\s*[(\[]?\s*\d{4}-\d{2}-\d{2})",
-                            re.IGNORECASE)
+_VERSION_AFTER = re.compile(r"^(?:-[A-Za-z]|\s*[(\[]?\s*\d{4}-\d{2}-\d{2})")
 
 
 def _looks_like_version(text: str, start: int, end: int) -> bool:
@@ -119,9 +121,10 @@ def ips(text: str, limit: int, global_only: bool = True) -> list[Find]:
 # ---- phone numbers --------------------------------------------------------------------------------
 _PHONE_PATTERNS = (
     # +CC then groups: +44 20 7946 0958, +1 (212) 555-0199, +86 138 0013 8000
-    re.compile(r"\+(?<![\w+]\+)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,5}(?![\d\-])"),
-    # North America with separators: (212) 555-0199, 212-555-0199, 212.555.0199
-    re.compile(r"(?:\((?<![\w(.\-]\()[2-9]\d\d\)\s?|[2-9](?<![\w(.\-][2-9])\d\d([\-.]))[2-9]\d\d[\-.]\d{4}(?![\w\-]|\.\d)"),
+    re.compile(r"\+(?<![A-Za-z0-9_+]\+)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){1,5}(?![\d\-])"),
+    # North America with separators: (212) 555-0199, 212-555-0199, 212.555.0199, 1-800-555-0199
+    re.compile(r"(?:1(?<![A-Za-z0-9_(.\-+]1)[\-. ](?:\([2-9]\d\d\)\s?|[2-9]\d\d[\-.])|\((?<![A-Za-z0-9_(.\-]\()[2-9]\d\d\)\s?"
+               r"|[2-9](?<![A-Za-z0-9_(.\-][2-9])\d\d[\-.])[2-9]\d\d[\-.]\d{4}(?![A-Za-z0-9_\-]|\.\d)"),
     # Chinese mobile: 13800138000, 138-0013-8000, 138 0013 8000 (not inside a longer digit run)
     re.compile(r"1(?<![\d\-+.]1)[3-9]\d(?:[ \-]?\d{4}){2}(?![\d\-]|\.\d)"),
     # Chinese landline: 010-12345678, 0755-1234567, (021) 62345678
@@ -131,7 +134,22 @@ _PHONE_PATTERNS = (
 
 def _nanp_ok(s: str) -> bool:
     seps = [c for c in s if c in "-."]
-    return len(set(seps)) <= 1            # 212-555.0199 mixes separators: a list of numbers, not a phone
+    return len(set(seps[-2:])) <= 1       # 212-555.0199 mixes separators: a list of numbers, not a phone
+
+
+def _trimmed(s: str, ok) -> str | None:
+    """The longest prefix of s ending before one of its separators that ok() accepts (s itself first):
+    a number followed by another (`+44 20 7946 0958 24 hours`, `4111 1111 1111 1111 2019`)."""
+    if ok(s):
+        return s
+    for i in range(len(s) - 1, 0, -1):
+        if s[i] in " -." and s[i - 1].isdigit() and ok(s[:i]):
+            return s[:i]
+    return None
+
+
+def _e164_ok(s: str) -> bool:
+    return 8 <= sum(c.isdigit() for c in s) <= 15
 
 
 def phones(text: str, limit: int) -> list[Find]:
@@ -139,12 +157,13 @@ def phones(text: str, limit: int) -> list[Find]:
     for k, rx in enumerate(_PHONE_PATTERNS):
         for m in rx.finditer(text):
             s = m.group(0)
-            digits = sum(c.isdigit() for c in s)
-            if k == 0 and not 8 <= digits <= 15:
-                continue
+            if k == 0:
+                s = _trimmed(s, _e164_ok)
+                if s is None:
+                    continue
             if k == 1 and not _nanp_ok(s):
                 continue
-            end = m.end()
+            end = m.start() + len(s)
             while s.count(")") > s.count("("):          # "(... +44 20 7946 0958)": the bracket is the text's
                 s, end = s[:-1], end - 1
             out.append(Find(m.start(), end, "phone"))
@@ -185,7 +204,7 @@ def id_numbers(text: str, limit: int) -> list[Find]:
 
 
 # ---- payment cards --------------------------------------------------------------------------------
-_CARD = re.compile(r"\d(?<![\d\-.]\d)\d{3}(?:[ \-]?\d{2,7}){1,4}(?![\d\-]|\.\d)")
+_CARD = re.compile(r"\d(?<![\d\-./=]\d)\d{3}(?:[ \-]?\d{2,7}){1,4}(?![\d\-]|\.\d)")
 _ISSUERS = re.compile(r"^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2(?:2[2-9]|[3-6]\d|7[01])\d{13}|2720\d{12}|3[47]\d{13}"
                       r"|6(?:011|5\d\d|4[4-9]\d)\d{12,15}|35(?:2[89]|[3-8]\d)\d{12,15}|62\d{14,17}"
                       r"|3(?:0[0-5]|[68]\d)\d{11,16}|(?:5018|5020|5038|5893|6304|6759|676[1-3])\d{8,15})$")
@@ -214,8 +233,9 @@ def valid_card(s: str) -> bool:
 def cards(text: str, limit: int) -> list[Find]:
     out = []
     for m in _CARD.finditer(text):
-        if valid_card(m.group(0)):
-            out.append(Find(m.start(), m.end(), "card"))
+        s = _trimmed(m.group(0), valid_card)
+        if s is not None:
+            out.append(Find(m.start(), m.start() + len(s), "card"))
             if len(out) >= limit:
                 break
     return out
