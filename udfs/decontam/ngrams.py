@@ -11,8 +11,9 @@ Choosing by script rather than by the document's language tag handles mixed docu
 page quoting a Chinese passage, a Chinese page with English terms) without a language decision.
 
 A token is hashed once (word: blake2b-64 of its UTF-8, cached per worker; character: a 64-bit mix of
-its code point); an n-gram hash is the polynomial sum over its n token hashes modulo 2^64 (Horner's
-rule, vectorised over the whole document with numpy), then mixed. With random token hashes and an
+its code point); an n-gram hash is the polynomial sum over its n token hashes modulo 2^64, every
+window of a document at once from one numpy prefix sum (P is odd, so P^-1 exists modulo 2^64), then
+mixed. With random token hashes and an
 odd multiplier two different n-grams collide with probability 2^-64. Word and character n-grams
 are salted apart, so the two streams share one sorted index.
 """
@@ -74,7 +75,10 @@ def _word_hash(w: str) -> int:
 def word_token_hashes(tokens: list[str]) -> np.ndarray:
     if not tokens:
         return _EMPTY
-    return np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
+    hs = list(map(_TOKEN_CACHE.get, tokens))          # C-level lookups; a Python call only for new words
+    if None in hs:
+        hs = [h if h is not None else _word_hash(t) for h, t in zip(hs, tokens)]
+    return np.array(hs, dtype=np.uint64)
 
 
 def char_token_hashes(chars: str) -> np.ndarray:
@@ -84,15 +88,33 @@ def char_token_hashes(chars: str) -> np.ndarray:
     return mix64(cps ^ _CHAR_TOKEN)
 
 
+_P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
+_POWERS: dict[str, np.ndarray] = {"p": np.ones(1, dtype=np.uint64), "q": np.ones(1, dtype=np.uint64)}
+
+
+def _powers(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """P^0..P^(k-1) and P^-0..P^-(k-1) modulo 2^64 (grown on demand, kept per worker)."""
+    if len(_POWERS["p"]) < k:
+        size = max(k, 2 * len(_POWERS["p"]), 4096)
+        for key, base in (("p", _P), ("q", _P_INV)):
+            a = np.full(size, base, dtype=np.uint64)
+            a[0] = 1
+            with np.errstate(over="ignore"):
+                _POWERS[key] = np.cumprod(a, dtype=np.uint64)
+    return _POWERS["p"][:k], _POWERS["q"][:k]
+
+
 def ngram_hashes(tokens: np.ndarray, n: int, salt: np.uint64) -> np.ndarray:
-    """Hash of every window of n consecutive token hashes (len(tokens) - n + 1 of them, or none)."""
+    """Hash of every window of n consecutive token hashes (len(tokens) - n + 1 of them, or none):
+    sum over the window of t[i+j] * P^(n-1-j) modulo 2^64, from one prefix sum of t[j] * P^-j."""
     m = len(tokens) - n + 1
     if m <= 0:
         return _EMPTY
-    h = np.zeros(m, dtype=np.uint64)
+    p, q = _powers(len(tokens))
     with np.errstate(over="ignore"):
-        for i in range(n):
-            h = h * _P + tokens[i:i + m]
+        prefix = np.zeros(len(tokens) + 1, dtype=np.uint64)
+        np.cumsum(tokens * q, dtype=np.uint64, out=prefix[1:])
+        h = (prefix[n:] - prefix[:m]) * p[n - 1:]
     return mix64(h ^ salt)
 
 
@@ -104,10 +126,11 @@ def char_ngrams(tokens: np.ndarray, n: int) -> np.ndarray:
     return ngram_hashes(tokens, n, _CHAR_SALT)
 
 
-def _segmented_words(normalized: str, first_segment: int) -> tuple[list[str], list[int], int]:
+def _segmented_words(normalized: str, first_segment: int, cjk: str) -> tuple[list[str], list[int], int]:
     """Words of a normalized text with the number of the CJK-free segment each lies in; the segment
-    number goes up at every CJK run. Returns (words, segment numbers, the last segment number)."""
-    if not _CJK_RUN.search(normalized):
+    number goes up at every CJK run (cjk: the text's CJK characters). Returns (words, segment numbers,
+    the last segment number)."""
+    if not cjk:
         w = words(normalized)
         return w, [first_segment] * len(w), first_segment
     out, segs, seg = [], [], first_segment
@@ -130,8 +153,9 @@ def valid_windows(segments: np.ndarray, n: int) -> np.ndarray:
 def text_tokens(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(word token hashes, their segment numbers, character token hashes) of a raw text."""
     norm = normalize(text)
-    w, segs, _ = _segmented_words(norm, 0)
-    return word_token_hashes(w), np.asarray(segs, dtype=np.int64), char_token_hashes(cjk_chars(norm))
+    cjk = cjk_chars(norm)
+    w, segs, _ = _segmented_words(norm, 0, cjk)
+    return word_token_hashes(w), np.asarray(segs, dtype=np.int64), char_token_hashes(cjk)
 
 
 def text_ngrams(text: str, n_words: int, n_chars: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,8 +172,8 @@ def line_tokens(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     seg = 0
     for i, line in enumerate(lines):
         norm = normalize(line)
-        w, segs, seg = _segmented_words(norm, seg)
         c = cjk_chars(norm)
+        w, segs, seg = _segmented_words(norm, seg, c)
         if w:
             wh.append(word_token_hashes(w))
             ws.append(np.asarray(segs, dtype=np.int64))
