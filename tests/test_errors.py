@@ -159,6 +159,13 @@ def test_kenlm_model_missing(spark, tmp_path, capsys):
                              f"(or set longctx.models_dir)")
 
 
+def test_benchmark_file_missing(spark, tmp_path, capsys):
+    """The default benchmarks are the demo's files: elsewhere the run stops before Spark, naming the key."""
+    rc, line = _main(capsys, "run", *_base(tmp_path), "--stages", "decontam")
+    assert (rc, line) == (2, f"corpusmill: config error: decontam.benchmarks[0].path: {tmp_path}/benchmarks/demo-qa.jsonl "
+                             f"not found (a JSONL, Parquet or CSV file, or a Delta table)")
+
+
 # ---- corrupt input: not an error (tests/test_format.py covers every kind of damage) -------------------
 def _warc(records: list[tuple[str, str]]) -> bytes:
     from warcio.statusandheaders import StatusAndHeaders
