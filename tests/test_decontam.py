@@ -224,3 +224,20 @@ def test_humaneval_copied_into_a_repository_is_found_in_the_code_sample_and_drop
     assert "def double" in text and p["canonical_solution"].strip() not in text
     files = tableio.read_table(spark, on, "code_files").where(F.col("benchmark").isNotNull()).collect()
     assert [(f.path, f.benchmark_items[0].item_id) for f in files] == [("solutions/longest.py", "HumanEval/12")]
+
+
+def test_join_lookup_gives_the_broadcast_signals(spark, config_factory, tmp_path):
+    """lookup: join (an index too large for a worker) finds the same matches, items, coverage and lines."""
+    from corpusmill.jobs.stages import benchmark_index as bi
+
+    config = config_factory(_bench_sets(_bench_files(tmp_path)))
+    _docs(spark, config, ROWS)
+    index = bi.build_index(spark, config, "text")
+    src = tableio.read_table(spark, config, "documents")
+    got = {}
+    for match in (bi.match_rows, bi.match_rows_join):
+        rows = match(spark, src, index, 1, id_col="doc_id", text_col="text", pass_cols=("dump",)).collect()
+        got[match.__name__] = sorted((r.id, r.dump, r.benchmark, [tuple(i) for i in r.items], r.matched_ngrams,
+                                      r.doc_ngrams, round(r.coverage, 9), list(r.cut_lines), r.kept_chars) for r in rows)
+    assert got["match_rows"] == got["match_rows_join"]
+    assert [r[4] > 0 for r in got["match_rows"]] == [False, True, True, True]    # clean, pasted, whole, zh

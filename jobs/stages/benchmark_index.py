@@ -8,7 +8,9 @@ import os
 from dataclasses import dataclass, field
 from functools import partial
 
+import numpy as np
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from corpusmill.jobs.core.config import Config, ConfigError
@@ -139,3 +141,26 @@ def match_rows(spark: SparkSession, df: DataFrame, index: BenchmarkIndex, min_ng
     fn = partial(batch.check_arrow, digest=index.digest(), load=lambda: bc.value, min_ngrams=min_ngrams,
                  id_col=id_col, text_col=text_col, pass_cols=pass_cols)
     return df.select(id_col, text_col, *pass_cols).mapInArrow(fn, from_arrow_schema(batch.signals_type(pass_cols)))
+
+
+def match_rows_join(spark: SparkSession, df: DataFrame, index: BenchmarkIndex, min_ngrams: int, *, id_col: str,
+                    text_col: str, pass_cols: tuple[str, ...] = ()) -> DataFrame:
+    """match_rows for an index too large to broadcast: the documents' distinct n-gram hashes are joined with
+    the index as a table; each document is then checked against the pairs it matched (same rows)."""
+    import pandas as pd
+
+    pairs_pdf = pd.DataFrame({"h": np.repeat(index.hashes.view(np.int64), np.diff(index.offsets)),
+                              "item": index.item_of})
+    index_df = spark.createDataFrame(pairs_pdf, "h bigint, item int")
+    hashes = df.select(id_col, text_col).mapInArrow(
+        partial(batch.hashes_arrow, n_words=index.n_words, n_chars=index.n_chars, id_col=id_col, text_col=text_col),
+        "id string, hashes array<bigint>")
+    pairs = (hashes.select(F.col("id").alias(id_col), F.explode("hashes").alias("h")).join(index_df, "h")
+             .groupBy(id_col).agg(F.collect_list(F.struct("h", "item")).alias("pairs")))
+    items_only = BenchmarkIndex(index.n_words, index.n_chars, np.zeros(0, np.uint64), np.zeros(1, np.int64),
+                                np.zeros(0, np.int32), index.item_bench, index.item_ids, index.benchmarks)
+    bc = spark.sparkContext.broadcast(items_only.to_parts())
+    fn = partial(batch.check_pairs_arrow, digest=index.digest() + "-items", load=lambda: bc.value,
+                 min_ngrams=min_ngrams, id_col=id_col, text_col=text_col, pass_cols=pass_cols)
+    return (df.select(id_col, text_col, *pass_cols).join(pairs, id_col, "left")
+            .mapInArrow(fn, from_arrow_schema(batch.signals_type(pass_cols))))

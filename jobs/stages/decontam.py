@@ -7,7 +7,9 @@ redacted ──n-grams vs the benchmark index (mapInArrow)──▶ decontam_sig
 The index (jobs/stages/benchmark_index.py, udfs/decontam/) is built once per run on the driver from
 the benchmarks in `decontam.benchmarks` whose targets include `text`: word n-grams of
 `ngram_words` words, and character n-grams of `ngram_chars` Han / kana characters. It is broadcast as
-one sorted array of 64-bit hashes and every document is checked on the executors. Signals first: a
+one sorted array of 64-bit hashes and every document is checked on the executors (`lookup: join`:
+the documents' n-gram hashes are joined with the index as a table instead, for indexes too large to
+hold per worker; same signals). Signals first: a
 document's matched benchmark(s), items, matched n-gram count, coverage and the lines holding matches
 go to `decontam_signals`; a document with at least `min_ngrams` matched n-grams is contaminated.
 `action: drop` drops it (`rejected`, reason `contamination:<benchmark>`); `action: cut` removes the
@@ -38,6 +40,7 @@ from corpusmill.udfs.decontam.index import cut_lines
 
 log = logging.getLogger("corpusmill")
 ACTIONS = ("drop", "cut")
+LOOKUPS = ("broadcast", "join")
 ARROW_BATCH_BYTES = 64 << 20            # Arrow batch cap: runs of 10 MB documents stay bounded
 
 
@@ -49,11 +52,14 @@ class DecontamConfig:
     ngram_chars: int                     # Han / kana characters per n-gram (Chinese, Japanese)
     min_ngrams: int                      # a document holding at least this many distinct benchmark n-grams is contaminated
     action: str                          # drop | cut
+    lookup: str                          # broadcast (sorted array per worker) | join (Spark join: no per-worker bound)
     batch_rows: int                      # documents per Arrow batch
 
     def __post_init__(self) -> None:
         if self.action not in ACTIONS:
             raise ConfigError(f"decontam.action: expected drop or cut, got {self.action!r}")
+        if self.lookup not in LOOKUPS:
+            raise ConfigError(f"decontam.lookup: expected broadcast or join, got {self.lookup!r}")
         for key in ("ngram_words", "ngram_chars", "min_ngrams", "batch_rows"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"decontam.{key}: must be at least 1, got {getattr(self, key)}")
@@ -129,8 +135,9 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs=None
         src = tableio.read_table(spark, config, src_name, version=version)
         ctx.describe(f"check {src_name} against {len(index):,} benchmark n-grams")
         with arrow_batches(spark, ARROW_BATCH_BYTES, cfg.batch_rows):
-            matches = bi.match_rows(spark, src, index, cfg.min_ngrams, id_col="doc_id", text_col="text",
-                                    pass_cols=("dump", "language")).withColumnRenamed("id", "doc_id")
+            match = bi.match_rows if cfg.lookup == "broadcast" else bi.match_rows_join
+            matches = match(spark, src, index, cfg.min_ngrams, id_col="doc_id", text_col="text",
+                            pass_cols=("dump", "language")).withColumnRenamed("id", "doc_id")
             ctx.write_output(signals_schema.TABLE, decide(matches, cfg))
         sig = tableio.read_table(spark, config, signals_schema.TABLE.name)
         rows_in = ctx.rows_written(signals_schema.TABLE.name)

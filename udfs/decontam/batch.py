@@ -44,16 +44,55 @@ def check_arrow(batches, digest: str, load, min_ngrams: int, id_col: str = "doc_
         for c in pass_cols:
             rows[c] = b.column(c).to_pylist()
         for doc_id, text in zip(b.column(id_col).to_pylist(), b.column(text_col).to_pylist()):
-            m = idx.check(text or "", min_ngrams, with_lines=True)
-            rows["id"].append(doc_id)
-            rows["benchmark"].append(m.benchmark)
-            rows["benchmarks"].append(m.benchmarks)
-            rows["items"].append([{"benchmark": bn, "item_id": i, "ngrams": n} for bn, i, n in m.items[:MAX_ITEMS]])
-            rows["matched_ngrams"].append(m.ngrams)
-            rows["doc_ngrams"].append(m.doc_ngrams)
-            rows["coverage"].append(m.coverage)
-            rows["cut_lines"].append(m.lines)
-            rows["kept_chars"].append(_kept_chars(text or "", m.lines))
+            _append(rows, doc_id, text or "", idx.check(text or "", min_ngrams, with_lines=True))
+        yield pa.RecordBatch.from_pydict(rows, schema=schema)
+
+
+def _append(rows: dict[str, list], doc_id, text: str, m) -> None:
+    rows["id"].append(doc_id)
+    rows["benchmark"].append(m.benchmark)
+    rows["benchmarks"].append(m.benchmarks)
+    rows["items"].append([{"benchmark": bn, "item_id": i, "ngrams": n} for bn, i, n in m.items[:MAX_ITEMS]])
+    rows["matched_ngrams"].append(m.ngrams)
+    rows["doc_ngrams"].append(m.doc_ngrams)
+    rows["coverage"].append(m.coverage)
+    rows["cut_lines"].append(m.lines)
+    rows["kept_chars"].append(_kept_chars(text, m.lines))
+
+
+def hashes_arrow(batches, n_words: int, n_chars: int, id_col: str, text_col: str):
+    """Join path, step 1: id and the document's distinct n-gram hashes (as signed 64-bit integers)."""
+    import numpy as np
+    import pyarrow as pa
+
+    idx = BenchmarkIndex(n_words, n_chars, np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, np.int32),
+                         np.zeros(0, np.int32), [], [])
+    for b in batches:
+        hs = [idx.doc_hashes(t or "")[1].view(np.int64) for t in b.column(text_col).to_pylist()]
+        yield pa.RecordBatch.from_pydict({"id": b.column(id_col), "hashes": pa.array(hs, pa.list_(pa.int64()))})
+
+
+def check_pairs_arrow(batches, digest: str, load, min_ngrams: int, id_col: str = "doc_id", text_col: str = "text",
+                      pass_cols: tuple[str, ...] = ()):
+    """Join path, step 2: batches with id_col, text_col, pass_cols and `pairs` (the (h, item) pairs the
+    document matched, or null) -> the same rows as check_arrow. load() gives the index's item tables only."""
+    import numpy as np
+    import pyarrow as pa
+
+    schema = signals_type(pass_cols)
+    like = None
+    for b in batches:
+        if like is None:
+            like = cached_index(digest, load)
+        rows: dict[str, list] = {name: [] for name in schema.names}
+        for c in pass_cols:
+            rows[c] = b.column(c).to_pylist()
+        for doc_id, text, pairs in zip(b.column(id_col).to_pylist(), b.column(text_col).to_pylist(),
+                                       b.column("pairs").to_pylist()):
+            pairs = pairs or []
+            idx = BenchmarkIndex.from_pairs(np.array([p["h"] for p in pairs], dtype=np.int64).view(np.uint64),
+                                            np.array([p["item"] for p in pairs], dtype=np.int32), like)
+            _append(rows, doc_id, text or "", idx.check(text or "", min_ngrams, with_lines=True))
         yield pa.RecordBatch.from_pydict(rows, schema=schema)
 
 

@@ -4,7 +4,9 @@
 answer joined by a line break, so the n-grams that straddle them count too) into one sorted array of
 distinct n-gram hashes, with the items each hash comes from (CSR: `offsets` into `item_of`). About 12
 bytes per distinct n-gram: 100k n-grams are 1.2 MB, broadcast once per worker and searched with
-`np.searchsorted`.
+`np.searchsorted`. Past what a worker should hold, the stage joins instead: every document's distinct
+n-gram hashes (`doc_hashes`) are joined with the index as a table, and each document with matches is
+checked against an index of just the pairs it matched (`from_pairs`), which gives the same result.
 
 `check` hashes a document the same way and looks every n-gram up. A document is contaminated when
 at least `min_ngrams` distinct benchmark n-grams occur in it. Its evidence: the benchmark with the
@@ -92,6 +94,16 @@ class BenchmarkIndex:
         return cls(n_words, n_chars, hashes, offsets, all_o, np.asarray(item_bench, dtype=np.int32), item_ids,
                    benchmarks, unindexed)
 
+    @classmethod
+    def from_pairs(cls, hashes: np.ndarray, items: np.ndarray, like: "BenchmarkIndex") -> "BenchmarkIndex":
+        """An index of the given (hash, item) pairs sharing `like`'s items and settings: what one document
+        matched, from a join (`check` against it gives the same result as against the whole index)."""
+        order = np.lexsort((items, hashes))
+        h, it = hashes[order].astype(np.uint64), items[order].astype(np.int32)
+        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]]) if len(h) else np.zeros(0, np.int64)
+        return cls(like.n_words, like.n_chars, h[starts] if len(h) else h, np.r_[starts, len(h)].astype(np.int64),
+                   it, like.item_bench, like.item_ids, like.benchmarks)
+
     def __len__(self) -> int:
         return len(self.hashes)
 
@@ -125,6 +137,13 @@ class BenchmarkIndex:
         pos[order] = np.searchsorted(self.hashes, h[order])
         pos[pos == len(self.hashes)] = 0
         return np.where(self.hashes[pos] == h, pos, -1)
+
+    def doc_hashes(self, text: str) -> tuple[int, np.ndarray]:
+        """(n-grams in the document, its distinct n-gram hashes): what the join path looks up."""
+        w, segs, c = ng.text_tokens(text or "")
+        wn = ng.word_ngrams(w, self.n_words)[ng.valid_windows(segs, self.n_words)]
+        cn = ng.char_ngrams(c, self.n_chars)
+        return len(wn) + len(cn), np.unique(np.concatenate([wn, cn]))
 
     def check(self, text: str, min_ngrams: int = 1, *, with_lines: bool = False) -> Match:
         """The document's matches; `with_lines` also finds the lines to cut (only when contaminated)."""
