@@ -99,8 +99,9 @@ def load_items(spark: SparkSession, config: Config, target: str) -> list[Item]:
         fmt = bm.detect_format(path, b.format) if "://" not in path else (b.format if b.format != "auto" else "delta")
         if fmt == "delta":
             rows = _delta_rows(spark, path, b, _key(i))
-        elif "://" in path:
-            rows = [r.asDict(recursive=True) for r in spark.read.format(fmt).option("header", True).load(path).collect()]
+        elif "://" in path:                 # an object store: Spark reads it
+            reader = spark.read.format({"jsonl": "json"}.get(fmt, fmt)).option("header", True)
+            rows = sorted((r.asDict(recursive=True) for r in reader.load(path).collect()), key=lambda r: repr(sorted(r.items())))
         else:
             rows = bm.read_rows(path, fmt, _key(i))
         items += bm.items_from_rows(rows, b.name, b.id, b.prompt, b.answer, path, _key(i))
