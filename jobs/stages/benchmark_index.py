@@ -59,10 +59,6 @@ def _key(i: int) -> str:
 
 def check(config: Config, target: str) -> None:
     """Every benchmark file the target uses exists, holds records and has the named fields (no Spark)."""
-    names = [b.name for b in config.decontam.benchmarks]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ConfigError(f"decontam.benchmarks: the name(s) {dupes} appear twice")
     for i, b in specs_for(config, target):
         path = config.path(b.path)
         if "://" in path:

@@ -63,9 +63,10 @@ class DecontamConfig:
         for key in ("ngram_words", "ngram_chars", "min_ngrams", "batch_rows"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"decontam.{key}: must be at least 1, got {getattr(self, key)}")
-        for i, b in enumerate(self.benchmarks):
-            if not isinstance(b, BenchmarkSpec):
-                raise ConfigError(f"decontam.benchmarks[{i}]: expected a mapping")
+        names = [b.name for b in self.benchmarks]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"decontam.benchmarks: the name(s) {', '.join(dupes)} appear twice")
 
 
 def check(config: Config) -> None:
