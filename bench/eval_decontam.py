@@ -12,7 +12,8 @@ Host documents (real text holding no benchmark text):
 Documents (each a host, possibly with something inserted at a line boundary or inside a line):
   positive  a passage of 50-150 words (en) or 80-200 Chinese characters (zh) cut from a benchmark item, or a
             whole HumanEval function (prompt + solution, as a repository would hold it) in a module
-  partial   a passage of 13-49 words / 20-79 characters (reported apart: short verbatim overlaps)
+  partial   a passage of 13-49 words / 20-79 characters, or a HumanEval solution's body without its
+            prompt (reported apart: short verbatim overlaps)
   paraphrase a 50-150 word / 80-200 character passage edited every 6-10 words / 8-15 characters
             (word or character replaced, dropped or swapped with its neighbour): no span as long as
             an n-gram survives verbatim; must not match
@@ -113,7 +114,8 @@ def build_sources():
         "code": code_modules(),
     }
     passages = {"en": bench["wikitext"], "zh": sorted({c for c, _, _ in bench["cmrc"]}),
-                "code": [p["prompt"] + p["canonical_solution"] for p in bench["humaneval"]]}
+                "code": [p["prompt"] + p["canonical_solution"] for p in bench["humaneval"]],
+                "code_solution": [p["canonical_solution"] for p in bench["humaneval"]]}
     return items, *screen_hosts(items, hosts), passages
 
 
@@ -195,8 +197,11 @@ def make_docs(hosts, passages, seed: int, split: int) -> list[tuple[str, str, st
         plo, phi = (20, 79) if lang == "zh" else (13, 49)
         for h in pool:
             kind = rng.choice(("positive", "positive", "partial", "paraphrase", "shared", "plain", "plain")
-                              if lang != "code" else ("positive", "plain"))
+                              if lang != "code" else ("positive", "partial", "plain"))
             src = rng.choice(ps)
+            if lang == "code" and kind == "partial":          # the solution's body alone, without its prompt
+                docs.append((kind, lang, _insert(rng, h, rng.choice(passages["code_solution"]), lang)))
+                continue
             if kind == "positive":
                 piece = src if lang == "code" else _window(rng, src, lang, lo, hi)
                 if lang != "code" and (len(ng.cjk_chars(piece)) < lo if lang == "zh" else len(piece.split()) < lo):
