@@ -106,6 +106,7 @@ ROWS = [("clean", FILLER + "\n" + FILLER, "en"),
         ("zh", f"旅行笔记\n{ZH}\n我们第二天离开了。", "zh")]
 
 
+@pytest.mark.slow
 def test_stage_cuts_contaminated_lines_and_accounts_for_every_document(spark, config_factory, tmp_path):
     from corpusmill.jobs.stages import decontam
 

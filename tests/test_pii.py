@@ -77,6 +77,7 @@ def test_work_is_bounded_on_huge_and_crowded_documents():
     assert find_all(near_misses, limit=1000) == []
 
 
+@pytest.mark.slow
 def test_stage_redacts_drops_and_accounts_for_every_document(spark, config_factory):
     import datetime as dt
 
