@@ -29,11 +29,12 @@ def _index(**kw) -> BenchmarkIndex:
 
 
 # ---- the index --------------------------------------------------------------------------------------
-def test_ngram_hashes_agree_between_whole_text_and_lines():
-    text = f"Title\n{FILLER}\n{QA}\n{ZH}\nＦｕｌｌｗｉｄｔｈ ＡＢＣ １２３"
-    w, segs, c = ng.text_tokens(text)
-    wh, ws, wl, ch, cl = ng.line_tokens(text.split("\n"))
-    assert np.array_equal(w, wh) and np.array_equal(segs, ws) and np.array_equal(c, ch)
+def test_ngram_hashes_agree_between_whole_text_and_pieces(monkeypatch):
+    """A long text is read in pieces cut at line breaks: the same tokens, segments and hashes."""
+    text = f"Title\n{FILLER}\n{QA}\n{ZH}\nＦｕｌｌｗｉｄｔｈ ＡＢＣ １２３\n" * 40
+    whole = ng.text_tokens(text)
+    monkeypatch.setattr(ng, "CHUNK_CHARS", 500)
+    assert all(np.array_equal(a, b) for a, b in zip(whole, ng.text_tokens(text)))
     assert ng.words(ng.normalize("Ｆｕｌｌｗｉｄｔｈ ＡＢＣ")) == ["fullwidth", "abc"]
     assert ng.cjk_chars(ng.normalize("abc 中文，テスト")) == "中文テスト"
 
@@ -69,6 +70,18 @@ def test_word_ngrams_never_span_chinese_text():
     assert idx.check(" ".join(words)).ngrams == 8
     mixed = "".join(f"{w}中文" for w in words)
     assert idx.check(mixed).ngrams == 0 and idx.check(mixed).doc_ngrams == 20 * 2 - 20 + 1
+
+
+def test_a_huge_document_is_checked_in_bounded_memory():
+    import tracemalloc
+
+    idx = _index()
+    doc = (FILLER + "\n") * 12_000 + QA                                      # 2.6 MB, the passage on the last line
+    tracemalloc.start()
+    m = idx.check(doc, with_lines=True)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert m.lines == [12_000] and peak < 20 * len(doc)
 
 
 def test_items_shorter_than_one_ngram_are_counted_not_indexed():

@@ -1,8 +1,9 @@
 """The Arrow batch adapter (`mapInArrow`) that checks documents against the broadcast index.
 
 The index arrives as a broadcast of `BenchmarkIndex.to_parts()` and is rebuilt once per Python worker
-(kept across tasks and batches, keyed by its digest). Texts are read one batch at a time, so a worker
-holds one batch of documents plus one document's n-grams (a 10 MB document: about 2M n-grams, 16 MB).
+(kept across tasks and batches, keyed by its digest). Texts are read one batch at a time (batches are
+capped in bytes by the stage), so a worker holds one batch of documents plus one document's token and
+n-gram arrays (a 10 MB document: about 140 MB at its peak).
 """
 from __future__ import annotations
 

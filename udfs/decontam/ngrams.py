@@ -150,39 +150,38 @@ def valid_windows(segments: np.ndarray, n: int) -> np.ndarray:
     return segments[:m] == segments[n - 1:]
 
 
+CHUNK_CHARS = 1 << 20       # longer texts are read in pieces cut at line breaks (no word list of a 10 MB text)
+
+
+def _pieces(text: str):
+    """text in pieces of at most CHUNK_CHARS, cut after a line break (else a space), where no token is cut."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + CHUNK_CHARS)
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            cut = cut if cut > start else text.rfind(" ", start, end)
+            end = cut + 1 if cut > start else end
+        yield text[start:end]
+        start = end
+
+
 def text_tokens(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(word token hashes, their segment numbers, character token hashes) of a raw text."""
-    norm = normalize(text)
-    cjk = cjk_chars(norm)
-    w, segs, _ = _segmented_words(norm, 0, cjk)
-    return word_token_hashes(w), np.asarray(segs, dtype=np.int64), char_token_hashes(cjk)
+    ws, ss, cs, seg = [], [], [], 0
+    for piece in _pieces(text) if len(text) > CHUNK_CHARS else [text]:
+        norm = normalize(piece)
+        cjk = cjk_chars(norm)
+        w, segs, seg = _segmented_words(norm, seg, cjk)
+        ws.append(word_token_hashes(w))
+        ss.append(np.asarray(segs, dtype=np.int64))
+        cs.append(char_token_hashes(cjk))
+    if len(ws) == 1:
+        return ws[0], ss[0], cs[0]
+    return np.concatenate(ws), np.concatenate(ss), np.concatenate(cs)
 
 
 def text_ngrams(text: str, n_words: int, n_chars: int) -> tuple[np.ndarray, np.ndarray]:
     """(word n-gram hashes, character n-gram hashes) of a raw text; word windows across CJK text left out."""
     w, segs, c = text_tokens(text)
     return word_ngrams(w, n_words)[valid_windows(segs, n_words)], char_ngrams(c, n_chars)
-
-
-def line_tokens(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Token hashes of a text given as its lines, with the line each token came from: (word hashes,
-    word segments, word line numbers, character hashes, character line numbers). Tokens never span
-    a line break, so the streams equal text_tokens of the joined text."""
-    wh, ws, wl, ch, cl = [], [], [], [], []
-    seg = 0
-    for i, line in enumerate(lines):
-        norm = normalize(line)
-        c = cjk_chars(norm)
-        w, segs, seg = _segmented_words(norm, seg, c)
-        if w:
-            wh.append(word_token_hashes(w))
-            ws.append(np.asarray(segs, dtype=np.int64))
-            wl.append(np.full(len(w), i, dtype=np.int64))
-        if c:
-            ch.append(char_token_hashes(c))
-            cl.append(np.full(len(c), i, dtype=np.int64))
-
-    def cat(parts, dtype):
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-    return cat(wh, np.uint64), cat(ws, np.int64), cat(wl, np.int64), cat(ch, np.uint64), cat(cl, np.int64)
