@@ -234,10 +234,11 @@ def test_splits_fill_monorepo_table_bare_git_and_corrupt_input(spark, run_b):
     assert len(broken) == 1 and list(broken.reasons.iloc[0]) == ["unreadable"]
     # this project's own repository, read from its committed tree
     clone = Path(cfg.storage.root) / "inputs" / "corpusmill.git"
-    head = subprocess.run(["git", f"--git-dir={clone}", "ls-tree", "-r", "--name-only", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.split()
+    tree = subprocess.run(["git", f"--git-dir={clone}", "ls-tree", "-r", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.splitlines()
+    head = [ln.split("\t", 1)[1] for ln in tree if not ln.startswith("120000 ")]     # symlinks are no content
     own = files[files.repo == "corpusmill"]
-    assert sorted(own.path) == sorted(head)
+    assert sorted(own.path) == sorted(head) and len(head) < len(tree)
     kept_py = set(own[own.keep & own.path.str.endswith(".py")].path)
     assert kept_py and kept_py <= set(_sequence(samples, "corpusmill"))
 
