@@ -233,6 +233,7 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_disk_full_is_one_line_and_recorded(spark, tmp_path, tiny_disk):
     rng = random.Random(0)
     words = ["".join(rng.choice("abcdefghijklmnop") for _ in range(7)) for _ in range(20000)]

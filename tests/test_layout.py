@@ -140,6 +140,7 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     assert _layer("udfs.format.extract") < _layer("jobs.core.config") < _layer("jobs.cli")
 
 
+@pytest.mark.slow
 def test_imports_resolve_from_the_files_alone():
     """basedpyright over jobs/, udfs/, schemas/ and samplegen/ with pyproject.toml's [tool.pyright]
     settings: no unresolved import (corpusmill/jobs -> ../jobs and the other symlinks), nothing else

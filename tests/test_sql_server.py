@@ -30,6 +30,8 @@ from corpusmill.jobs.core import rootlock, tableio
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.registry import load_config
 from corpusmill.schemas import documents, pretrain
+
+pytestmark = pytest.mark.slow      # processes of its own (a JVM, a venv, a server)
 conf, start, end, with_documents = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 cfg = load_config(conf, [])
 rootlock.claim(cfg, "test writer")

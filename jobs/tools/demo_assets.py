@@ -43,9 +43,16 @@ class DemoConfig:
     seed: int                 # sample generator seed (same seed -> byte-identical sample data)
     pages_per_dump: int       # generated web pages per crawl dump (two dumps)
     samples_dir: str          # where the generated inputs go, relative to storage.root
+    classifier_examples: int  # generated training examples per classifier head
+    classifier_epochs: int    # fine-tuning passes over them
     lm_sentences: int         # generated reference sentences per language for the KenLM models
     lm_vocab_size: int        # SentencePiece vocabulary of those models
     causal_lm: DemoCausalLM
+
+    def __post_init__(self) -> None:
+        if self.classifier_examples < 16 or self.classifier_epochs < 1:
+            raise ConfigError(f"demo: classifier_examples must be >= 16 (a validation split per label) and "
+                              f"classifier_epochs >= 1, got {self.classifier_examples} and {self.classifier_epochs}")
 
 
 # ---- inputs --------------------------------------------------------------------------------------
@@ -84,10 +91,11 @@ def write_blocklists(config: Config) -> None:
 
 
 # ---- classifiers ----------------------------------------------------------------------------------
-# Small on purpose: the demo trains one four-head encoder on 2 CPU cores in about two minutes (128
-# generated examples per head). Measured on those examples' validation split: lr 5e-4 collapses the
-# shared encoder to one class on every head (macro F1 0.33); 1e-4 for three epochs reaches 0.83-1.0.
-CLASSIFIER_TRAIN = dict(n=128, epochs=3, max_length=48, seed=0, batch_size=8, lr=1e-4, evals_per_epoch=1)
+# Small on purpose: the demo trains one four-head encoder on 2 CPU cores in about a minute and a half
+# (demo.classifier_examples 128 per head, demo.classifier_epochs 3). Measured on those examples'
+# validation split: lr 5e-4 collapses the shared encoder to one class on every head (macro F1 0.33);
+# 1e-4 for three epochs reaches 0.83-1.0.
+CLASSIFIER_TRAIN = dict(max_length=48, seed=0, batch_size=8, lr=1e-4, evals_per_epoch=1)
 CLASSIFIERS = (("safety", ("toxicity", "pornography")), ("quality", ("advertisement", "fluency")))
 
 
@@ -107,7 +115,7 @@ def classifiers(config: Config) -> dict[str, dict[str, tuple[ClassifierSpec, str
 
 def train_classifiers(config: Config) -> None:
     """Fine-tune the classifiers the config names (one multi-head model per model path) on generated
-    examples, unless there: the `classifiers` section's settings with CLASSIFIER_TRAIN's sizes over them."""
+    examples, unless there: the `classifiers` section's settings with the demo's sizes over them."""
     for out, heads in classifiers(config).items():
         key = next(iter(heads.values()))[1]
         if "://" in out or os.path.isfile(os.path.join(out, "config.json")):
@@ -115,12 +123,12 @@ def train_classifiers(config: Config) -> None:
         if not (os.path.isabs(out) and out.startswith(config.path(config.storage.models))):
             raise ConfigError(f"{key}.model: {out} is not a local model under storage.models; the demo only "
                               f"trains models there")
-        n, seed = CLASSIFIER_TRAIN["n"], CLASSIFIER_TRAIN["seed"]
+        n, seed = config.demo.classifier_examples, CLASSIFIER_TRAIN["seed"]
         tasks = {h: samplegen.classifier_examples(task.split(".")[1], seed, n) for h, (_, task) in heads.items()}
         log.info("[demo] training one encoder with %d heads (%s) on generated examples -> %s", len(tasks),
                  ", ".join(tasks), out)
-        settings = replace(TrainSettings.from_config(config.classifiers),
-                           **{k: v for k, v in CLASSIFIER_TRAIN.items() if k != "n"})
+        settings = replace(TrainSettings.from_config(config.classifiers), epochs=config.demo.classifier_epochs,
+                           **CLASSIFIER_TRAIN)
         train_heads(tasks, out, settings)
 
 
