@@ -17,7 +17,8 @@ def make_config(root: Path, *overrides: str):
     from corpusmill.jobs.registry import load_config
 
     return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
-                              "spark.shuffle_partitions=4", "storage.catalog=none", *overrides])
+                              "spark.shuffle_partitions=4", "storage.catalog=none",
+                              *overrides])
 
 
 def pytest_collection_modifyitems(config, items):

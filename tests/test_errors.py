@@ -103,7 +103,7 @@ def test_unknown_stage_fails_before_spark(tmp_path):
     p = _cli("run", *_base(root), "--stages", "format,bogus")
     assert p.returncode == 2
     assert p.stderr.strip() == ("corpusmill: config error: --stages: unknown stage 'bogus' (stages, in order: "
-                                "format, rules, dedup, safety, quality, longctx, code)")
+                                "format, rules, dedup, safety, pii, decontam, quality, longctx, code)")
     assert not root.exists()                       # no session was built (it creates the storage root)
 
 
@@ -162,6 +162,15 @@ def test_kenlm_model_missing(spark, tmp_path, capsys):
                              f"model directory {tmp_path}/models/causal-lm not found; build one with `corpusmill "
                              f"train-causal-lm --text FILE` (or set longctx.coherence.model); or "
                              f"`longctx.coherence.scorer: kenlm_cache` (no causal LM)")
+
+
+def test_benchmark_file_missing(spark, tmp_path, capsys):
+    """A benchmark file that is not there stops the run before Spark, naming the key and the ways out."""
+    rc, line = _main(capsys, "run", *_base(tmp_path), "--stages", "decontam", "--set",
+                     'decontam.benchmarks=[{name: mmlu, path: evals/mmlu.jsonl, prompt: question}]')
+    assert (rc, line) == (2, f"corpusmill: config error: decontam.benchmarks[0].path: {tmp_path}/evals/mmlu.jsonl "
+                             f"not found (a JSONL, Parquet or CSV file, or a Delta table): give the benchmark's file, "
+                             f"or leave it out of decontam.benchmarks (`decontam.benchmarks: []` checks nothing)")
 
 
 # ---- corrupt input: not an error (tests/test_format.py covers every kind of damage) -------------------

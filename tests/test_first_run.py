@@ -21,10 +21,10 @@ def test_the_defaults_name_nothing_only_the_demo_makes():
     import yaml
 
     text = (ROOT / "conf" / "default.yaml").read_text()
-    for demo_path in ("samples/", "blocklists/"):
+    for demo_path in ("samples/", "blocklists/", "benchmarks/"):
         assert demo_path not in "\n".join(ln.split("#")[0] for ln in text.splitlines()), demo_path
     demo = yaml.safe_load((ROOT / "conf" / "demo.yaml").read_text())
-    assert demo["format"]["inputs"] and demo["safety"]["domain_lists"]
+    assert demo["format"]["inputs"] and demo["safety"]["domain_lists"] and demo["decontam"]["benchmarks"]
 
 
 def test_a_first_run_on_a_real_warc_stops_before_spark_with_everything_it_needs(tmp_path, shared_data):

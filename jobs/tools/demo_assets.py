@@ -1,5 +1,6 @@
 """What the demo builds before its run, from the sample generator: its inputs (a crawl, text sources,
-code repositories), blocklists, classifiers, KenLM and causal-LM models. Each is skipped when present.
+code repositories), blocklists, benchmarks, classifiers, KenLM and causal-LM models. Each is skipped
+when present.
 
 The stages read models and lists from paths in the config and never build them; a user brings
 their own (or trains them with `corpusmill train-classifier`, `train-lm`, `train-causal-lm`). Only
@@ -18,6 +19,7 @@ from corpusmill.jobs.stages.classifier_stage import resolve_model
 from corpusmill.jobs.training.train_causal_lm import CausalTrainConfig, default_model_dir, train_causal_lm
 from corpusmill.jobs.training.train_classifier import TrainSettings, train_heads
 from corpusmill.jobs.training.train_lm import models_dir, train_language_model
+from corpusmill.samplegen import benchmarks as samplegen_benchmarks
 from corpusmill.samplegen import code_repos as samplegen_code
 from corpusmill.samplegen import crawl as samplegen
 from corpusmill.samplegen import en as samplegen_en
@@ -88,6 +90,21 @@ def write_blocklists(config: Config) -> None:
             root.mkdir(parents=True)
             for lang, words in sorted(samplegen.DEMO_BLOCKED_WORDS.items()):
                 (root / lang).write_text("".join(f"{t}\n" for t in words))
+
+
+# ---- benchmarks ------------------------------------------------------------------------------------
+DEMO_BENCHMARKS = {"demo-qa": "qa", "demo-code": "code"}     # decontam.benchmarks name -> samplegen set
+
+
+def write_benchmarks(config: Config) -> None:
+    """The demo's evaluation sets (samplegen/benchmarks.py), where decontam.benchmarks entries named
+    demo-qa and demo-code point (each written only when missing); the sample crawl quotes them."""
+    if "decontam" not in config.sections:
+        return
+    for b in config.decontam.benchmarks:
+        path = Path(config.path(b.path))
+        if b.name in DEMO_BENCHMARKS and "://" not in str(path) and not path.exists():
+            samplegen_benchmarks.write(DEMO_BENCHMARKS[b.name], path)
 
 
 # ---- classifiers ----------------------------------------------------------------------------------
@@ -194,8 +211,9 @@ def build_longctx_models(config: Config) -> None:
 # ---- everything -----------------------------------------------------------------------------------
 def prepare(config: Config, progress=log.info) -> None:
     """The lists and models the demo's config points at, each skipped when present."""
-    progress("preparing demo assets: blocklists and classifiers ...")
+    progress("preparing demo assets: blocklists, benchmarks and classifiers ...")
     write_blocklists(config)
+    write_benchmarks(config)
     train_classifiers(config)
     progress("preparing demo assets: KenLM and coherence models ...")
     build_longctx_models(config)
