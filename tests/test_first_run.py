@@ -28,7 +28,7 @@ def test_the_defaults_name_nothing_only_the_demo_makes():
 
 
 def test_a_first_run_on_a_real_warc_stops_before_spark_with_everything_it_needs(tmp_path, shared_data):
-    warc = next((shared_data / "dolma-warcs").glob("*.warc.gz"))
+    warc = sorted((shared_data / "dolma-warcs").rglob("*.warc.gz"))[0]
     p = _corpusmill(tmp_path, "run", "--input", str(warc))
     assert p.returncode == 2, p.stdout[-2000:] + p.stderr[-3000:]
     err = p.stderr
@@ -50,7 +50,7 @@ def test_a_first_run_on_a_real_warc_stops_before_spark_with_everything_it_needs(
 def test_the_ways_out_take_a_first_run_to_its_end(tmp_path, shared_data):
     """With the models it names turned off and the long-context stage left out, the same first run
     completes on the real WARC, the packaged word lists in place of the demo's."""
-    warc = next((shared_data / "dolma-warcs").glob("*.warc.gz"))
+    warc = sorted((shared_data / "dolma-warcs").rglob("*.warc.gz"))[0]
     p = _corpusmill(tmp_path, "run", "--input", str(warc), "--stages", "format,rules,dedup,safety,quality",
                     "--set", "classifiers.inference.model=none", "--set", "spark.master=local[2]",
                     "--set", "spark.shuffle_partitions=4", "--set", "storage.catalog=none")
