@@ -182,7 +182,7 @@ def test_cli_trains_one_encoder_with_a_head_per_labeled_set(spark, tmp_path, cap
                      "--set", f"storage.root={tmp_path}", "--set", "spark.master=local[2]"])
     assert rc == 0
     out = capsys.readouterr().out
-    assert "head advertisement:" in out and "head toxicity:" in out and out.count("cascade: F1") == 2
+    assert "head advertisement:" in out and "head toxicity:" in out and out.count("cascade at 0.5: F1") == 2
     heads = json.load(open(tmp_path / "models" / "classifiers" / "heads.json"))["heads"]
     assert sorted(heads) == ["advertisement", "toxicity"] and heads["advertisement"]["labels"] == ["ad", "clean"]
     from conftest import make_config
