@@ -87,8 +87,8 @@ def test_core_runs_format_rules_dedup_blocklists_and_kenlm(tmp_path, core_python
     root, models = tmp_path / "store", tmp_path / "kenlm"
     conf = tmp_path / "core.yaml"
     conf.write_text(f"storage:\n  root: {root}\n  catalog: none\nspark:\n  master: local[2]\n  shuffle_partitions: 4\n"
-                    "format:\n  text_sources: []\n"
                     "safety:\n  toxicity: {model: none}\n  pornography: {model: none}\n"
+                    "  domain_lists: [{path: blocklists/domains}]\n  word_lists: [blocklists/words]\n"
                     f"longctx:\n  models_dir: {models}\n  languages: [en]\n  coherence: {{scorer: kenlm_cache}}\n")
     write_blocklists(load_config(str(conf)))
 

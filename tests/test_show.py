@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow      # the real format and rules stages on 80 page
 def store(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("show") / "store"
     generate_crawl(str(root / "samples" / "crawl"), seed=0, pages_per_dump=40)
-    config = make_config(root, "format.text_sources=[]")
+    config = make_config(root, "format.inputs=[samples/crawl/*/*.warc.gz]")
     assert format_stage.run(spark, config).status == "success"
     assert rules.run(spark, config).status == "success"
     return root, config

@@ -64,7 +64,9 @@ def check(config: Config, target: str) -> None:
         if "://" in path:
             continue                    # object stores: checked when Spark reads them
         if not os.path.exists(path):
-            raise ConfigError(f"{_key(i)}: {path} not found (a JSONL, Parquet or CSV file, or a Delta table)")
+            raise ConfigError(f"{_key(i)}: {path} not found (a JSONL, Parquet or CSV file, or a Delta table): "
+                              f"give the benchmark's file, or leave it out of decontam.benchmarks "
+                              f"(`decontam.benchmarks: []` checks nothing)")
         fmt = bm.detect_format(path, b.format)
         if fmt == "delta":
             fields = bm.delta_fields(path, _key(i))

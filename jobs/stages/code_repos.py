@@ -496,6 +496,9 @@ def run(spark: SparkSession, config: Config, *, force: bool = False, inputs: lis
     if "code" not in config.sections:
         raise ConfigError("code: section missing from the config")
     cfg: CodeConfig = config.code
+    if not cfg.inputs and not any(i.startswith(INPUT_PREFIX) for i in (inputs or [])):
+        log.warning("[code] no repositories to read (code.inputs, or --input code:PATH): skipped")
+        return StageResult("code", "skipped")
     sources = resolve_inputs(config, inputs)
     paths = [s.path for s in sources]
     check(config)

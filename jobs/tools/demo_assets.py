@@ -83,7 +83,7 @@ def write_blocklists(config: Config) -> None:
                 (root / cat).mkdir(parents=True, exist_ok=True)
                 (root / cat / "domains").write_text("".join(f"{d}\n" for d in doms))
                 (root / cat / "usage").write_text("black\n")
-    if s.word_lists:
+    if s.word_lists and not s.word_lists[0].startswith("package:"):
         w = s.word_lists[0]
         root = Path(config.path(w.partition("=")[2] if "=" in w and "/" not in w.partition("=")[0] else w))
         if not root.exists():
@@ -124,7 +124,9 @@ def classifiers(config: Config) -> dict[str, dict[str, tuple[ClassifierSpec, str
             continue
         for task in tasks:
             spec = getattr(config.sections[name], task)
-            out.setdefault(resolve_model(config, spec.model), {})[spec.head or "default"] = (spec, f"{name}.{task}")
+            for model in spec.models().values():
+                if model.strip().lower() != "none":
+                    out.setdefault(resolve_model(config, model), {})[spec.head or "default"] = (spec, f"{name}.{task}")
     return out
 
 
