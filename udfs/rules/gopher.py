@@ -2,7 +2,8 @@
 
 Same quantities as datatrove's GopherQualityFilter and GopherRepetitionFilter: same line and
 paragraph splitting, same greedy duplicate-n-gram scan, same "first most common n-gram" tie-break.
-Both families read one word-id array, so they are measured together.
+Each family counts words in its profile's unit (base.WORD_UNITS: datatrove's tokens, or the Gopher
+paper's whitespace words); with one unit for both, they share one word-id array.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from corpusmill.udfs.rules.stopwords import stop_words_for
 
 # (name, kind, what it holds); kind: long | double | bool
 SIGNALS: list[tuple[str, str, str]] = [
-    ("gq_nonsymbol_words", "long", "Gopher: words with at least one non-punctuation character"),
+    ("gq_nonsymbol_words", "long", "Gopher: words with at least one non-punctuation character (gq_*: words in "
+                                   "the profile's gopher_quality_words unit, gr_*: gopher_repetition_words)"),
     ("gq_mean_word_len", "double", "Gopher: mean length of the non-symbol words (null when none)"),
     ("gq_hash_ratio", "double", "Gopher: '#' characters per word"),
     ("gq_ellipsis_ratio", "double", "Gopher: ellipses ('...' or '…') per word"),

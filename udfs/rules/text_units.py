@@ -327,9 +327,18 @@ def word_splitter(name: str):
         raise ValueError(f"unknown word splitter {name!r} (known: {', '.join(SPLITTERS)})") from None
 
 
+_SYMBOL_TOKENS: dict[str, bool] = {}
+
+
 def is_symbol_token(tok: str) -> bool:
-    """True when every character is punctuation/control (the token is no real word)."""
-    return all(ch in PUNCTUATION_CHARS for ch in tok)
+    """True when every character is punctuation/control (the token is no real word); cached per process."""
+    v = _SYMBOL_TOKENS.get(tok)
+    if v is None:
+        v = all(ch in PUNCTUATION_CHARS for ch in tok)
+        if len(_SYMBOL_TOKENS) >= 1_000_000:
+            _SYMBOL_TOKENS.clear()
+        _SYMBOL_TOKENS[tok] = v
+    return v
 
 
 def is_punct_token(tok: str) -> bool:
