@@ -264,15 +264,18 @@ def test_default_word_units_keep_punctuated_news_that_datatrove_drops(spark, con
     assert results["datatrove"]["gq_alpha_words_frac"] < 0.8 <= results["default"]["gq_alpha_words_frac"]
 
 
-def test_a_missing_word_splitter_stops_before_spark(config_factory, monkeypatch):
+def test_a_missing_word_splitter_stops_before_spark(config_factory, monkeypatch, tmp_path, capsys):
+    """docs/errors.md's row, word for word: the run stops at its checks, before Spark starts."""
     import importlib.util
 
-    from corpusmill.jobs.core.config import ConfigError
+    from corpusmill.jobs import cli
     from corpusmill.jobs.pipeline import preflight
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rjieba" else real(name, *a))
-    with pytest.raises(ConfigError, match=r"rules.signals.zh.words: rjieba needs the Python package 'rjieba'.*"
-                                          r"words: jieba"):
-        preflight(config_factory(), ["rules"])
+    monkeypatch.setattr(cli, "get_spark", lambda *a, **k: pytest.fail("Spark started"))
+    rc = cli.main(["run", "--stages", "rules", "--set", f"storage.root={tmp_path}", "--set", "storage.catalog=none"])
+    assert rc == 2 and capsys.readouterr().err.strip() == (
+        "corpusmill: config error: rules.signals.zh.words: rjieba needs the Python package 'rjieba', which is not "
+        "installed (pip install rjieba, or set words: jieba)")
     preflight(config_factory("rules.signals.zh.words=jieba"), ["rules"])      # the reference segmenter is there
