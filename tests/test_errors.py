@@ -103,7 +103,7 @@ def test_unknown_stage_fails_before_spark(tmp_path):
     p = _cli("run", *_base(root), "--stages", "format,bogus")
     assert p.returncode == 2
     assert p.stderr.strip() == ("corpusmill: config error: --stages: unknown stage 'bogus' (stages, in order: "
-                                "format, rules, dedup, safety, quality, longctx, code)")
+                                "format, rules, dedup, safety, pii, decontam, quality, longctx, code)")
     assert not root.exists()                       # no session was built (it creates the storage root)
 
 
@@ -157,6 +157,13 @@ def test_kenlm_model_missing(spark, tmp_path, capsys):
     assert (rc, line) == (2, f"corpusmill: config error: longctx.languages: model file {tmp_path}/models/kenlm/en.sp.model "
                              f"for 'en' not found; build it with `corpusmill train-lm --lang en --text FILE` "
                              f"(or set longctx.models_dir)")
+
+
+def test_benchmark_file_missing(spark, tmp_path, capsys):
+    """The default benchmarks are the demo's files: elsewhere the run stops before Spark, naming the key."""
+    rc, line = _main(capsys, "run", *_base(tmp_path), "--stages", "decontam")
+    assert (rc, line) == (2, f"corpusmill: config error: decontam.benchmarks[0].path: {tmp_path}/benchmarks/demo-qa.jsonl "
+                             f"not found (a JSONL, Parquet or CSV file, or a Delta table)")
 
 
 # ---- corrupt input: not an error (tests/test_format.py covers every kind of damage) -------------------
@@ -228,6 +235,7 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_disk_full_is_one_line_and_recorded(spark, tmp_path, tiny_disk):
     rng = random.Random(0)
     words = ["".join(rng.choice("abcdefghijklmnop") for _ in range(7)) for _ in range(20000)]

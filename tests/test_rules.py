@@ -71,6 +71,7 @@ BASIC = [
 ]
 
 
+@pytest.mark.slow
 def test_rules_stage_writes_signals_clean_and_rejected(spark, config):
     write_documents(spark, config, BASIC)
     res = rules.run(spark, config)
@@ -118,6 +119,7 @@ def test_rules_stage_writes_signals_clean_and_rejected(spark, config):
     assert rules.run(spark, config).status == "skipped"
 
 
+@pytest.mark.slow
 def test_threshold_change_redecides_without_remeasuring(spark, config_factory):
     cfg = config_factory()
     write_documents(spark, cfg, BASIC)
@@ -147,6 +149,7 @@ def test_threshold_change_redecides_without_remeasuring(spark, config_factory):
     assert {r["signals_run_id"] for r in _signals(spark, cfg3).values()} == {third.run_id}
 
 
+@pytest.mark.slow
 def test_sql_retuning_matches_a_real_rerun(spark, config_factory, capsys):
     """'How many documents would be dropped at a duplicate-line threshold of 0.25 instead of 0.30?'"""
     from corpusmill.jobs.cli import main as cli_main
@@ -188,6 +191,7 @@ def _tprof(lang: str) -> str:
     return profile_name(("en", "zh", "ja"), lang)
 
 
+@pytest.mark.slow
 def test_bad_input_is_measured_and_recorded(spark, config):
     rows = [
         _doc(1, ""), _doc(2, "   \n\t \n  "), _doc(3, None),

@@ -16,6 +16,8 @@ from corpusmill.jobs.tools import show
 from corpusmill.samplegen.crawl import generate_crawl
 from corpusmill.schemas import documents
 
+pytestmark = pytest.mark.slow      # the real format and rules stages on 80 pages, once for the module
+
 
 @pytest.fixture(scope="module")
 def store(spark, tmp_path_factory):

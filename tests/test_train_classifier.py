@@ -82,6 +82,7 @@ def _write_csv(path, rows):
         w.writerows(rows)
 
 
+@pytest.mark.slow
 def test_cli_train_then_classify_end_to_end(spark, tmp_path):
     train_csv = tmp_path / "labeled.csv"
     rows = [(i, t, 1) for i, t in enumerate(TOXIC * 2)] + [(100 + i, t, 0) for i, t in enumerate(CLEAN * 2)]

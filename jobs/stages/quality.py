@@ -1,4 +1,4 @@
-"""`quality` stage: advertisement and fluency classifiers over `safe`, writing the final `pretrain`.
+"""`quality` stage: advertisement and fluency classifiers over `decontaminated`, writing the final `pretrain`.
 
 Signals first, as in `safety`: both probabilities go to `quality_signals`, then keep / reasons come
 from per-language thresholds in config; kept documents become `pretrain` (documents columns: what
@@ -35,7 +35,7 @@ class QualityThresholds:
 
 @dataclass
 class QualityConfig:
-    input_tables: list[str]                 # first existing one is read (the safety stage's `safe`)
+    input_tables: list[str]                 # first existing one is read (the decontam stage's `decontaminated`)
     advertisement: ClassifierSpec = defaults_from("classifiers.inference")  # that block with these keys over it
     fluency: ClassifierSpec = defaults_from("classifiers.inference")
     advertisement_label: str                # the advertisement model's positive label
@@ -111,7 +111,7 @@ STAGE = Stage(
     summary="advertisement and fluency classifiers -> the final pretraining table",
     section=QualityConfig,
     run=run,
-    inputs=("safe",),
+    inputs=("decontaminated",),
     outputs=("quality_signals", "pretrain"),
     check=check,
     report_thresholds=report_thresholds,
