@@ -129,15 +129,15 @@ def wikitext_sections() -> list[tuple[str, str]]:
 
     def flush():
         if paras:
-            out.append((f"wiki/{title}/{head}", "\n".join(([head] if head != title else []) + paras)))
+            out.append((f"wiki/{len(out)}/{title}/{head}", "\n".join(([head] if head != title else []) + paras)))
 
     for line in (DATA / "wikitext-2-valid" / "valid.txt").read_text(encoding="utf-8").splitlines():
-        m = re.match(r"^ (=+) (.*?) =+ $", line)
+        m = re.match(r"^ (=(?: =)*) (.*?) =(?: =)* $", line)     # " = Title = ", " = = Section = = ", ...
         if m:
             flush()
             paras = []
             head = detokenize(m.group(2))
-            if len(m.group(1)) == 1:
+            if m.group(1) == "=":
                 title = head
         elif line.strip():
             paras.append(detokenize(line))
@@ -269,6 +269,8 @@ def items(per_kind: int, seed: int) -> list[dict]:
     for it in out:
         it["split"] = _split(it["id"])
         it["doc_id"] = hashlib.sha1(it["id"].encode()).hexdigest()[:32]
+    dup = [i for i, n in Counter(it["id"] for it in out).items() if n > 1]
+    assert not dup, f"item ids must be unique (doc_id is their hash): {dup[:3]}"
     return out
 
 
