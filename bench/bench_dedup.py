@@ -73,6 +73,20 @@ Accuracy, brute force over every pair (--docs 1000 --accuracy, 293 true pairs at
   Every record accounted for: corpusmill in = deduped + rejected, datatrove in = kept
   + removed, checked and printed per run. Corpus generation and the JSONL -> Delta load are not
   timed; datatrove's time includes reading the JSONL twice (it has no separate load step).
+
+Accuracy on web-like prose (--style prose: case, punctuation, numbers, re-crawled copies, listing
+templates, 46 pages of symbols only), 7,000 documents, against both truths:
+
+    python bench/bench_dedup.py --style prose --docs 7000 --accuracy
+
+    truth: the stage's normalized shingles (1,781 true pairs)   pairs P 1.0000 R 0.9960, removed docs P 1.0000 R 0.9971
+      (before signature key v3, symbol pages one exact group)   pairs P 0.6561 R 0.9960, removed docs P 0.9680 R 0.9971
+    truth: the raw text (923 true pairs)                        pairs P 0.4952 R 0.9969, removed docs P 0.5831 R 0.9975
+      removed with no raw-text neighbour at 0.7: 520, all explained by normalization (digits 431, case 29,
+      punctuation 24, several 36)
+    datatrove 14 x 9                                             normalized P 0.7910 R 0.9218, raw P 0.3951 R 0.9307
+    --set dedup.minhash.{lowercase,strip_punct,digits_to_zero}=false, raw truth:
+                                                                 pairs P 1.0000 R 0.9990, removed docs P 1.0000 R 0.9987
 """
 from __future__ import annotations
 
