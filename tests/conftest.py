@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
-def make_config(root: Path, *overrides: str):
+def make_config(root: Path, *overrides: str, conf: str | None = None):
     from corpusmill.jobs.registry import load_config
 
-    return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
+    return load_config(conf, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
                               "spark.shuffle_partitions=4", "storage.catalog=none",
                               *overrides])
 
