@@ -22,6 +22,9 @@ from corpusmill.udfs.code import order as co
 from corpusmill.udfs.code import pack as pk
 
 
+DEMO_REPOS = "code.inputs=[samples/code/repos/*]"   # where sg.generate_for_config writes (conf/demo.yaml's code.inputs)
+
+
 def _tokenizer(cfg) -> pk.CodeTokenizer:
     spec, _ = code_repos.resolve_tokenizer(None, cfg, None)
     return pk.get_tokenizer(spec)
@@ -51,7 +54,7 @@ def _sequence(samples, repo: str, subtree: str | None = None) -> list[str]:
 @pytest.fixture(scope="module")
 def run_a(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("code-a")
-    cfg = make_config(root)
+    cfg = make_config(root, DEMO_REPOS)
     repos = sg.generate_for_config(cfg)
     result = code_repos.run(spark, cfg)
     return cfg, result, repos
@@ -245,7 +248,7 @@ def test_splits_fill_monorepo_table_bare_git_and_corrupt_input(spark, run_b):
 
 @pytest.mark.slow
 def test_pack_small_depth_first_regex(spark, tmp_path):
-    cfg = make_config(tmp_path, "code.near_dedup=false", "code.exact_dedup=false", "code.max_tokens=3000",
+    cfg = make_config(tmp_path, DEMO_REPOS, "code.near_dedup=false", "code.exact_dedup=false", "code.max_tokens=3000",
                       "code.pack_small=true", "code.ordering=depth_first", "code.tokenizer=regex")
     sg.generate_for_config(cfg)
     assert code_repos.run(spark, cfg).status == "success"
