@@ -207,7 +207,7 @@ def test_thresholds_per_source_type_and_language(spark, config_factory, lc_model
 def test_missing_model_is_one_config_error_before_the_job(spark, config_factory, tmp_path):
     config = config_factory(f"longctx.models_dir={tmp_path / 'nowhere'}")
     write_docs(spark, config, [doc_row("x", "text " * 10000, "en")])
-    with pytest.raises(ConfigError, match=r"longctx.languages: model file .*en.sp.model.* train-lm"):
+    with pytest.raises(ConfigError, match=r"longctx.languages: no KenLM model for en, zh in .*nowhere: build each with `corpusmill train-lm"):
         longctx.run(spark, config)
     assert not tableio.table_exists(spark, config, "runs")
 
