@@ -24,7 +24,6 @@ and calibrates zh and ja from all their reference text, beside FineWeb-2's publi
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import itertools
 import json
@@ -77,20 +76,10 @@ def verified_pages(verified_only: bool = True) -> list[tuple[str, str, str]]:
     """(url, language, text) of the trafilatura-eval pages whose extraction matches the ground truth."""
     import pycld2
 
-    manifest = DATA / "trafilatura-eval" / "manifest.jsonl"
-    key = hashlib.sha1(manifest.read_bytes()).hexdigest()[:12]
-    cached = CACHE / f"trafilatura-eval-{key}.jsonl"
-    if not cached.exists():
-        import trafilatura
+    from bench_rules import extracted_texts   # the extraction cache the other rule benches share
 
-        out = []
-        for line in manifest.read_text().splitlines():
-            m = json.loads(line)
-            html = gzip.open(DATA / "trafilatura-eval" / m["path"]).read()
-            out.append((m["url"], trafilatura.extract(html, url=m["url"]) or ""))
-        CACHE.mkdir(parents=True, exist_ok=True)
-        cached.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in out))
-    texts = dict(tuple(json.loads(line)) for line in cached.read_text().splitlines())
+    manifest = DATA / "trafilatura-eval" / "manifest.jsonl"
+    texts = dict(extracted_texts(CACHE))
     pages = []
     for line in manifest.read_text().splitlines():
         m = json.loads(line)
