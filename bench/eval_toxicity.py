@@ -198,6 +198,69 @@ def finetune(train_recs, test_recs, out_dir: str, settings: TrainSettings, backb
     return out
 
 
+# ---- through the stage: what a user gets -----------------------------------------------------------------
+
+STAGE_MODES = {"cascade": [], "encoder alone": ["safety.toxicity.cascade=false"],
+               "first pass alone": ["safety.toxicity.band=[1.0, 0.0]"]}
+
+
+def through_stage(model_dir: str, test_recs, runtimes: list[str], work: Path, lang: str) -> list[dict]:
+    """The held-out split as a user's JSON-lines input through the real `format` and `safety` stages
+    (local[2], language by pycld2, the toxicity classifier at the configured threshold, pornography
+    and the blocklists off), for each runtime and mode; F1 / precision / recall of "dropped for
+    toxicity" against the labels, the share the encoder scored, the stage's documents/s."""
+    from pyspark.sql import functions as F
+
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.core.session import get_spark
+    from corpusmill.jobs.pipeline import preflight, run_pipeline
+    from corpusmill.jobs.registry import load_config
+
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / f"heldout-{lang}.jsonl"
+    with open(src, "w", encoding="utf-8") as f:
+        for i, (text, label) in enumerate(test_recs):
+            f.write(json.dumps({"id": f"{lang}-{i}", "url": f"heldout://{lang}/{i}", "text": text}) + "\n")
+    gold = {f"heldout://{lang}/{i}": label for i, (_, label) in enumerate(test_recs)}
+    base = [f"storage.root={work / f'store-{lang}'}", "storage.catalog=none", "spark.master=local[2]",
+            "spark.driver_memory=4g", "spark.shuffle_partitions=4", "format.text_sources=[]",
+            "safety.domain_lists=[]", "safety.word_lists=[]", "safety.pornography.model=none",
+            f"safety.toxicity.model={model_dir}", "safety.toxicity.head=toxicity", "safety.toxicity_label=toxic"]
+    out = []
+    spark = None
+    for runtime in runtimes:
+        for mode, sets in STAGE_MODES.items():
+            config = load_config(None, [*base, f"safety.toxicity.runtime={runtime}", *sets])
+            spark = spark or get_spark(config)
+            stages = ["safety"] if tableio.table_exists(spark, config, "documents") else ["format", "safety"]
+            preflight(config, stages)
+            res = {r.stage: r for r in run_pipeline(spark, config, stages, inputs=[str(src)], force=True)}
+            threshold = config.safety.thresholds["default"].toxicity
+            sig = (tableio.read_table(spark, config, "safety_signals").alias("s")
+                   .join(tableio.read_table(spark, config, "documents").select("doc_id", "url"), "doc_id")
+                   .select("url", F.array_contains("reasons", "toxicity").alias("dropped"),
+                           "toxicity_decided_by").collect())
+            seen = {r["url"]: r for r in sig}
+            pairs = [(gold[u], "toxic" if seen[u]["dropped"] else "clean") for u in gold if u in seen]
+            m = f1_summary([g for g, _ in pairs], [p for _, p in pairs])
+            s = res["safety"]
+            out.append({"lang": lang, "runtime": runtime, "mode": mode, "threshold": threshold, **m,
+                        "reached_safety": len(pairs), "held_out": len(gold),
+                        "share_to_encoder": sum(1 for r in sig if r["toxicity_decided_by"] == "bert") / max(1, len(sig)),
+                        "stage_docs_per_s": s.rows_in / max(s.seconds, 1e-9), "stage_seconds": s.seconds})
+            print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def print_stage_table(rows: list[dict]) -> None:
+    print(f"{'lang':4} {'runtime':7} {'mode':17} {'thr':>4} {'F1':>7} {'P':>6} {'R':>6} {'to encoder':>10} "
+          f"{'stage docs/s':>12} {'reached':>8}")
+    for r in rows:
+        print(f"{r['lang']:4} {r['runtime']:7} {r['mode']:17} {r['threshold']:4.2f} {r['f1']:7.4f} "
+              f"{r['precision']:6.3f} {r['recall']:6.3f} {100 * r['share_to_encoder']:9.1f}% "
+              f"{r['stage_docs_per_s']:12.1f} {r['reached_safety']:>5}/{r['held_out']}")
+
+
 def generated_tasks(n: int, seed: int = 0) -> dict:
     """The demo's generated labels for the other three heads (pornography, advertisement, fluency)."""
     from corpusmill.samplegen import crawl as samplegen
@@ -224,8 +287,11 @@ def run_lang(lang: str, args) -> dict:
                 evals_per_epoch=args.evals_per_epoch, validation_share=0.1, seed=args.seed, threads=args.threads,
                 extend_vocab=args.extend_vocab, freeze_embeddings=args.freeze_embeddings)
     res["backbone"] = backbone or "MiniLM-L6"
-    res["finetuned"] = finetune(train_sub, test, str(Path(args.model_dir) / f"toxicity-{lang}"), s, backbone,
-                                tuple(args.runtimes.split(",")), reuse=args.reuse)
+    model = str(Path(args.model_dir) / f"toxicity-{lang}")
+    res["finetuned"] = finetune(train_sub, test, model, s, backbone, tuple(args.runtimes.split(",")), reuse=args.reuse)
+    if args.through_stage:
+        res["through_stage"] = through_stage(model, test, args.runtimes.split(","), Path(args.model_dir) / "stage",
+                                             lang)
     if args.multihead:
         res["multihead"] = finetune(train_sub, test, str(Path(args.model_dir) / f"multihead-{lang}"), s, backbone,
                                     ("torch",), generated_tasks(args.multihead))
@@ -255,6 +321,9 @@ def main(argv=None) -> int:
     ap.add_argument("--extend-vocab", type=int, default=0, help="add up to N [UNK] characters as new tokens")
     ap.add_argument("--model-dir", default="/tmp/corpusmill-eval-toxicity")
     ap.add_argument("--finetune-only", action="store_true", help="skip the baselines (another setting, same split)")
+    ap.add_argument("--through-stage", action="store_true",
+                    help="also run the held-out split through the format and safety stages (each --runtimes entry; "
+                         "cascade, encoder alone, first pass alone) at the configured threshold")
     ap.add_argument("--out-json")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -287,6 +356,10 @@ def main(argv=None) -> int:
             rate = f"{m['docs_per_s']:.0f}" if "docs_per_s" in m else "-"
             print(f"{r['lang']:4} {name:40} {n!s:>10} {r['test_rows']:>9} {m['f1']:8.4f} {m['precision']:6.3f} "
                   f"{m['recall']:6.3f} {m['macro_f1']:7.4f} {share:>10} {rate:>8}")
+    stage_rows = [row for r in results for row in r.get("through_stage", [])]
+    if stage_rows:
+        print()
+        print_stage_table(stage_rows)
     if args.out_json:
         Path(args.out_json).write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
     return 0

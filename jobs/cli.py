@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(tool.name, help=tool.summary, description=_sentence(tool.summary))
         _config_args(p)
         tool.add_arguments(p)
-        p.set_defaults(fn=tool.call)
+        p.set_defaults(fn=tool.call, conf_layers=(tool.conf_layer,) if tool.conf_layer else ())
     return ap
 
 
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(verbose, quiet)
     config = None
     try:
-        config = load_config(args.conf, args.set)
+        config = load_config(args.conf, args.set, getattr(args, "conf_layers", ()))
         return args.fn(args, config)
     except Exception as e:  # noqa: BLE001 - one readable line (jobs/core/errors.py); the traceback only with -v
         return fail(e, config, verbose)

@@ -21,10 +21,20 @@ def stages_by_name(names: list[str] | None = None) -> list[Stage]:
 
 def preflight(config: Config, stages: list[str] | None = None) -> None:
     """Checks that need no SparkSession (models, block lists, KenLM files), run before Spark starts, so
-    a missing model fails the run at once rather than after the earlier stages' hours of work."""
+    a missing model fails the run at once rather than after the earlier stages' hours of work. Every
+    stage is checked: one ConfigError lists all that is missing, each with its ways out."""
+    problems = []
     for stage in stages_by_name(stages):
         if stage.check is not None:
-            stage.check(config)
+            try:
+                stage.check(config)
+            except ConfigError as e:
+                problems.append(str(e))
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(f"{len(problems)} things to settle before the run can start:\n"
+                          + "\n".join(f"  - {p}" for p in problems))
 
 
 def run_pipeline(spark, config: Config, stages: list[str] | None = None, *, inputs: list[str] | None = None,

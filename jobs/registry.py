@@ -48,9 +48,10 @@ def section_types() -> dict[str, type]:
     return out
 
 
-def load_config(path: str | None = None, overrides: list[str] | None = None) -> Config:
-    """conf/default.yaml, then the user's file, then `--set` overrides, validated (jobs/core/config.py)."""
-    return config_mod.load(path, overrides, section_types())
+def load_config(path: str | None = None, overrides: list[str] | None = None, layers: tuple[str, ...] = ()) -> Config:
+    """conf/default.yaml, then `layers` (conf/demo.yaml for the demo), then the user's file, then `--set`
+    overrides, validated (jobs/core/config.py)."""
+    return config_mod.load(path, overrides, section_types(), layers)
 
 
 def add_config_arguments(ap: argparse.ArgumentParser) -> None:

@@ -3,7 +3,8 @@
 `generate_repos(out)` writes, under out/repos/:
   pyapp/      a directory: Python package with an import chain, an import cycle (a <-> b), docs,
               a vendored dir, a lock file, a generated _pb2 file, a binary PNG and a big module
-  pytools/    a directory: a near-copy of pyapp's util module and an exact copy of its LICENSE
+  pytools/    a directory: a near-copy of pyapp's util module, an exact copy of its LICENSE and a solution
+              of the demo's code benchmark
   webui.tar.gz  a tar archive: TypeScript/JS with relative imports, a minified bundle,
               node_modules (vendored) and package-lock.json
   gosvc/      a git repository (committed tree; an uncommitted file must not be read): Go + C
@@ -22,6 +23,8 @@ import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
+
+from corpusmill.samplegen import benchmarks as B
 
 MIT = """MIT License
 
@@ -137,6 +140,8 @@ PYTOOLS = {
     # one changed line: a near duplicate of pyapp/pkg/util.py
     "tools/textutil.py": UTIL_PY.replace("    return len(_WORD.findall(text))", "    return sum(1 for _ in _WORD.finditer(text))"),
     "tools/run.py": "from tools.textutil import slugify\n\n\nif __name__ == '__main__':\n    print(slugify('A B'))\n",
+    # a solution copied from the demo's code benchmark (samplegen/benchmarks.py): the code stage's decontam finds it
+    "tools/puzzles.py": '"""Answers to practice puzzles."""\n\n\n' + B.code_solution(1),
 }
 
 WEBUI = {

@@ -30,6 +30,7 @@ from warcio.statusandheaders import StatusAndHeadersParser
 from warcio.timeutils import datetime_to_http_date, datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from corpusmill.samplegen import benchmarks as B
 from corpusmill.samplegen import en, zh
 from corpusmill.samplegen import html as H
 from corpusmill.samplegen import kinds as K
@@ -46,12 +47,16 @@ SHARES = (("near_duplicate", 0.08), ("exact_duplicate", 0.03), ("spam", 0.05), (
           ("blocked_domain", 0.04), ("blocked_words_low", 0.02), ("blocked_words_high", 0.02), ("non_html", 0.03))
 FIXED = (("long_coherent", "en"), ("long_coherent", "zh"), ("long_incoherent", "en"), ("long_incoherent", "zh"),
          ("redirect", "en"))
+# per dump: pages quoting the demo benchmark (samplegen/benchmarks.py) and pages holding personal data
+QUOTES = {"CC-MAIN-2024-10": (("qa", 0, "en"), ("qa", 4, "zh")), "CC-MAIN-2024-18": (("qa", 1, "en"), ("code", 2, "en"))}
+PERSONAL = (("pii", "en"), ("pii", "zh"), ("pii_heavy", "en"))
 # the stage each category was made to exercise (None: should survive the pipeline)
 INTENDED = {"good": None, "near_duplicate": "dedup", "exact_duplicate": "dedup", "spam": "rules",
             "low_quality": "rules", "toxic": "safety", "porn": "safety", "advertisement": "quality",
             "disfluent": "quality", "blocked_domain": "safety", "blocked_words_low": None,
             "blocked_words_high": "safety", "long_coherent": None, "long_incoherent": "longctx",
-            "non_html": "format", "redirect": "format"}
+            "non_html": "format", "redirect": "format", "benchmark_quote": "decontam", "pii": None,
+            "pii_heavy": "pii"}
 
 DEMO_BLOCKED_DOMAINS: dict[str, list[str]] = {k: list(v) for k, v in K.BLOCKED_DOMAINS.items()}
 DEMO_BLOCKED_WORDS: dict[str, list[str]] = {k: list(v) for k, v in K.BLOCKED_WORDS.items()}
@@ -371,6 +376,31 @@ class _Planner:
                                         main_html=main, subtype="fragments_logs_tables")
                 page.text = _joined(doc["paragraphs"], {}, doc["title"])
 
+    def make_quotes_and_personal(self, dump: str) -> None:
+        """Good articles with a benchmark passage pasted in, and with contact details (a few: redacted and
+        kept; many: the page is dropped)."""
+        for j, (kind, i, lang) in enumerate(QUOTES[dump]):
+            rng = self.rng(dump, "benchmark_quote", j)
+            art = en.article(rng) if lang == "en" else zh.article(rng)
+            if kind == "qa":
+                quote = ("As the old quiz book puts it: " if lang == "en" else "一本旧问答书里写道：") + B.QA[i]["answer"]
+            else:
+                quote = "Here is the function we ended up with: " + B.code_solution(i)
+            art["paragraphs"].insert(len(art["paragraphs"]) // 2, quote)
+            p = self.article_page(rng, dump, "benchmark_quote", lang, art)
+            p.subtype = f"{kind}:{i}"
+            self.pages.append(p)
+        for j, (category, lang) in enumerate(PERSONAL):
+            rng = self.rng(dump, category, j)
+            art = en.article(rng) if lang == "en" else zh.article(rng)
+            host, name = self.site(rng, lang)
+            people = 4 if category == "pii_heavy" else 1
+            contact = K.contact_paragraph(rng, lang, host, people)
+            art["paragraphs"].append(contact)
+            p = self.article_page(rng, dump, category, lang, art, host=host, site_name=name)
+            p.subtype = f"{2 * people}_finds"
+            self.pages.append(p)
+
     def make_non_html(self, dump: str, count: int) -> None:
         for i in range(count):
             rng = self.rng(dump, "non_html", i)
@@ -396,11 +426,12 @@ class _Planner:
         for dump in DUMPS:
             counts = {name: max(1, round(share * self.n)) for name, share in SHARES}
             # below ~40 pages every category still gets one page, so a dump holds at least ~25 pages
-            n_good = max(4, self.n - sum(counts.values()) - len(FIXED) - 2)
+            n_good = max(4, self.n - sum(counts.values()) - len(FIXED) - 2 - len(QUOTES[dump]) - len(PERSONAL))
             self.make_good(dump, n_good)
             self.make_duplicates(dump, counts["near_duplicate"], counts["exact_duplicate"])
             self.make_bad(dump, counts)
             self.make_fixed(dump)
+            self.make_quotes_and_personal(dump)
             self.make_non_html(dump, counts["non_html"])
         return self.pages
 

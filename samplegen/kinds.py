@@ -731,3 +731,24 @@ def other_language_article(lang: str, index: int) -> dict:
     paragraphs = [" ".join(sents[0:3]), " ".join(sents[3:6]), " ".join(sents[6:8])]
     return {"title": OTHER_TITLES[lang][index % 2], "topic": "other-language", "paragraphs": paragraphs,
             "headings": {}, "language": lang}
+
+
+# ---- contact details (personal data the pii stage finds) -------------------------------------------
+def contact_paragraph(rng: random.Random, lang: str, host: str, people: int) -> str:
+    """A paragraph naming `people` contacts, each with an e-mail address at the site's domain and a phone
+    number (UK drama-range +44 20 7946 0xxx numbers in English; Chinese mobile numbers in Chinese)."""
+    domain = host.split(".", 1)[1] if host.split(".")[0] in ("www", "blog", "news", "bbs") else host
+    parts = []
+    for i in range(people):
+        if lang == "zh":
+            person = _zh_writer(rng).new_person()
+            phone = f"1{rng.choice('3456789')}{rng.randint(0, 999_999_999):09d}"
+            parts.append(f"{person}（手机{phone}，邮箱 contact{i + 1}{rng.randint(10, 99)}@{domain}）")
+        else:
+            person = _en_writer(rng).new_person()
+            user = ".".join(person.lower().split())
+            parts.append(f"{person} ({user}@{domain}, +44 20 7946 0{rng.randint(100, 999)})")
+    if lang == "zh":
+        return "如需报名或咨询，请联系" + "、".join(parts) + "。"
+    return ("For tickets and questions, please contact " + ", ".join(parts[:-1]) + (" or " if people > 1 else "")
+            + parts[-1] + ".")

@@ -1,6 +1,8 @@
 """`code_files`: one row per file read from a code repository, with its signals and decisions."""
 from pyspark.sql.types import ArrayType, BooleanType, DoubleType, IntegerType, LongType, StringType
 
+from corpusmill.schemas.decontam_signals import ITEM
+
 from corpusmill.schemas.base import Column as C, table
 
 TABLE = table(
@@ -30,10 +32,15 @@ TABLE = table(
     C("source", StringType(), "input the file came from (directory, archive, git repo or table path)"),
     C("source_kind", StringType(), "dir, git, tar, zip or table"),
     C("read_error", StringType(), "why the source could not be read (corrupt archive, bad git ref); null when read"),
+    C("pii_finds", IntegerType(), "personal data found and replaced in content (code.pii); null when off"),
+    C("benchmark", StringType(), "code.decontam: the benchmark whose n-grams the file holds (at least "
+      "decontam.min_ngrams of them), else null"),
+    C("benchmark_ngrams", IntegerType(), "distinct benchmark n-grams found in the file (when benchmark is set)"),
+    C("benchmark_items", ArrayType(ITEM), "matched benchmark items with their n-grams, most first"),
     C("duplicate_of", StringType(), "file_id of the kept copy when this file is an exact or near duplicate"),
     C("duplicate_kind", StringType(), "exact or near when duplicate_of is set"),
     C("keep", BooleanType(), "true when the file is packed into code_samples", False),
     C("reasons", ArrayType(StringType()), "why not kept: binary, generated, vendored, minified, lock, oversized, "
-      "unknown_language, empty, unreadable, duplicate_path, exact_duplicate, near_duplicate"),
+      "unknown_language, empty, unreadable, contamination:<benchmark>, duplicate_path, exact_duplicate, near_duplicate"),
 )
 SCHEMA = TABLE.schema

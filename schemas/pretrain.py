@@ -4,7 +4,7 @@ from corpusmill.schemas.base import table
 
 TABLE = table(
     "pretrain",
-    "Output of the `quality` stage: the `documents` columns of every record that passed every stage.",
+    "Output of the `quality` stage: the `documents` columns of every record that passed every stage (text redacted by `pii`, cut by `decontam`).",
     *documents.TABLE.columns,
     partition_by=documents.TABLE.partition_by,
 )

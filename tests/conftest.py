@@ -13,11 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("CORPUSMILL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
-def make_config(root: Path, *overrides: str):
+def make_config(root: Path, *overrides: str, conf: str | None = None):
     from corpusmill.jobs.registry import load_config
 
-    return load_config(None, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
-                              "spark.shuffle_partitions=4", "storage.catalog=none", *overrides])
+    return load_config(conf, [f"storage.root={root}", "spark.master=local[2]", "spark.driver_memory=2g",
+                              "spark.shuffle_partitions=4", "storage.catalog=none",
+                              *overrides])
 
 
 def pytest_collection_modifyitems(config, items):
@@ -60,8 +61,10 @@ def shared_data() -> Path:
 
 
 # ---- the demo's store: one `corpusmill demo` per test run, read by every test that only reads it ------------
-DEMO_SETS = ["storage.root={root}", "demo.pages_per_dump=40", "spark.master=local[2]", "spark.driver_memory=3g",
-             "spark.shuffle_partitions=4"]
+# smaller than `corpusmill demo`'s: 40 pages per dump; classifiers from 32 examples, one epoch (their
+# quality is not what these tests read; the training path is test_train_classifier's and test_cascade's)
+DEMO_SETS = ["storage.root={root}", "demo.pages_per_dump=40", "demo.classifier_examples=32", "demo.classifier_epochs=1",
+             "spark.master=local[2]", "spark.driver_memory=3g", "spark.shuffle_partitions=4"]
 
 
 def demo_sets(root: Path) -> list[str]:

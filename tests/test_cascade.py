@@ -69,16 +69,53 @@ def test_choose_band_meets_the_f1_target_with_the_fewest_documents():
     c = cascade.choose_band(cheap, bert, gold)
     lo, hi = c["band"]
     routed = cascade.in_band(cheap, (lo, hi))
-    assert min(c["f1"]) >= 1.0 - 0.005 and c["f1_cheap"][1] < 0.9
+    assert min(c["f1"][0]) >= 1.0 - 0.005 and c["f1_cheap"][0][1] < 0.9 and c["recall"][0] >= 0.995
     assert 0.19 < c["share"] < 0.35 and routed.mean() == pytest.approx(c["share"])
     same = cascade.choose_band(bert, bert, gold)                     # first pass as good: nothing routed
     assert same["share"] == 0.0 and same["band"] == cascade.EMPTY and not cascade.in_band(bert, same["band"]).any()
     useless = cascade.choose_band(rng.uniform(0, 1, 2000), bert, gold)
-    assert useless["share"] > 0.95 and min(useless["f1"]) >= 0.995
+    assert useless["share"] > 0.95 and min(useless["f1"][0]) >= 0.995
+
+
+def _timid_first_pass(n: int = 3000, seed: int = 1):
+    """gold, encoder and first-pass probabilities of labels[1]: both rank every document right, but
+    the first pass is timid (0.62 where the encoder says 0.95), as an n-gram model is next to an encoder."""
+    rng = np.random.default_rng(seed)
+    gold = (rng.uniform(0, 1, n) < 0.3).astype(int)
+    noise = rng.uniform(-0.03, 0.03, n)
+    bert = np.where(gold == 1, 0.95, 0.05) + noise
+    cheap = np.where(gold == 1, 0.62, 0.30) + noise
+    return gold, bert, cheap
+
+
+def test_a_band_chosen_at_0_5_leaks_at_0_8_and_one_chosen_at_0_8_does_not():
+    gold, bert, cheap = _timid_first_pass()
+    at_half = cascade.choose_band(cheap, bert, gold)
+    assert at_half["band"] == cascade.EMPTY                          # at 0.5 the first pass alone is perfect
+    leak = cascade.decide(np.where(cascade.in_band(cheap, at_half["band"]), bert, cheap), 0.8, 1)
+    assert cascade.recall(gold, leak, 1) == 0.0                      # ... and at 0.8 it flags nothing
+    at_stage = cascade.choose_band(cheap, bert, gold, cuts=(0.8,))
+    assert cascade.in_band(cheap[gold == 1], at_stage["band"]).mean() >= 0.995     # the timid positives
+    assert at_stage["recall"][0] >= at_stage["recall_bert"][0] - 0.005
+    assert at_stage["share"] < 0.45                                  # the clean documents stay with the first pass
+    both = cascade.choose_band(cheap, bert, gold, cuts=(0.5, 0.8))
+    assert min(both["recall"][i] - both["recall_bert"][i] for i in range(2)) >= -0.005
+
+
+def test_a_label_flagged_on_the_first_probability_is_cut_from_below():
+    """advertisement: labels [ad, clean], ad at p(ad) >= 0.9 means p(clean) <= 0.1."""
+    gold, bert, cheap = _timid_first_pass()
+    gold, bert, cheap = 1 - gold, 1 - bert, 1 - cheap                # labels[0] is the flagged one now
+    assert cascade.cut_for(0.9, 0) == pytest.approx(0.1) and cascade.cut_for(0.8, 1) == 0.8
+    c = cascade.choose_band(cheap, bert, gold, cuts=(cascade.cut_for(0.9, 0),), flagged=0)
+    assert c["recall_cheap"][0] == 0.0 and c["recall"][0] >= c["recall_bert"][0] - 0.005 > 0.99
+    pred = cascade.decide(np.where(cascade.in_band(cheap, c["band"]), bert, cheap), c["cuts"][0], 0)
+    assert cascade.recall(gold, pred, 0) == c["recall"][0]
 
 
 # ---- multi-head model -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_train_heads_writes_one_encoder_with_two_heads_and_their_cascades(two_heads):
     path, metrics = two_heads
     meta = json.load(open(os.path.join(path, "heads.json")))
@@ -89,7 +126,9 @@ def test_train_heads_writes_one_encoder_with_two_heads_and_their_cascades(two_he
         assert os.path.isfile(os.path.join(path, entry["cheap"])) and len(entry["band"]) == 2
         assert metrics["heads"][h]["validation"]["macro_f1"] >= 0.7
         c = metrics["heads"][h]["cascade"]
-        assert min(np.array(c["f1"]) - np.maximum(c["f1_cheap"], c["f1_bert"])) >= -0.005 - 1e-9
+        assert min(np.array(c["f1"][0]) - np.maximum(c["f1_cheap"][0], c["f1_bert"][0])) >= -0.005 - 1e-9
+        v = np.load(os.path.join(path, entry["validation_probs"]))          # what a stage chooses its band on
+        assert len(v["cheap"]) == len(v["bert"]) == len(v["gold"]) == metrics["heads"][h]["validation_rows"]
     check_model(make_spec(path, head="toxicity"), "k")
     from corpusmill.jobs.core.config import ConfigError
 
@@ -150,6 +189,7 @@ def test_heads_share_one_encoder_pass_and_the_band_decides(two_heads):
     scorer.encoder = real
 
 
+@pytest.mark.slow
 def test_score_targets_through_spark(spark, two_heads):
     path, _ = two_heads
     rows = [(str(i), t) for i, t in enumerate(TOXIC[:3] + CLEAN[:3] + ADS[:3] + PLAIN[:2] + BAD[:4])] + [("n", None)]
@@ -189,3 +229,92 @@ def test_plain_hf_classifier_still_works_with_the_cascade_off(tmp_path, caplog):
     assert "no first-pass model" in cascade_note(spec) and cascade_note(make_spec(spec.model, cascade=False)) is None
     res = get_scorer(spec).score_targets(["hello", None], [Target(spec, "toxic", "p", "by")])
     assert res["by"] == ["bert", None] and res["p_cheap"] == [None, None] and 0 <= res["p"][0] <= 1
+
+
+# ---- the band where the stage decides ---------------------------------------------------------------
+
+def test_operating_band_is_chosen_for_the_stage_threshold(two_heads):
+    from corpusmill.udfs.classifiers.classify import operating_band
+
+    path, _ = two_heads
+    tox = operating_band(make_spec(path, head="toxicity"), "toxic", [0.8, 0.6], 0.005)
+    assert tox["cuts"] == [0.6, 0.8] and tox["flagged"] == 1 and len(tox["f1"]) == 2
+    assert all(tox["recall"][i] >= tox["recall_bert"][i] - 0.005 for i in range(2))
+    ad = operating_band(make_spec(path, head="advertisement"), "ad", [0.9], 0.005)   # labels [ad, clean]
+    assert ad["cuts"] == [pytest.approx(0.1)] and ad["flagged"] == 0
+    assert ad["recall"][0] >= ad["recall_bert"][0] - 0.005
+
+
+def test_a_model_without_validation_probabilities_is_held_to_its_stored_band(two_heads, tmp_path, config_factory):
+    """Its band was chosen at 0.5: a stage deciding at 0.5 uses it, one deciding at 0.8 stops with one line."""
+    import shutil
+
+    from corpusmill.jobs.core.config import ConfigError
+    from corpusmill.jobs.stages.classifier_stage import checked_models
+
+    path, _ = two_heads
+    old = tmp_path / "old-model"
+    shutil.copytree(path, old)
+    meta = json.loads((old / "heads.json").read_text())
+    for h in meta["heads"].values():
+        h.pop("validation_probs", None)
+        h.get("cascade", {}).pop("cuts", None)
+    (old / "heads.json").write_text(json.dumps(meta))
+    config = config_factory()
+    spec = make_spec(str(old), head="toxicity")
+    at_half = checked_models(config, spec, "toxic", "safety.toxicity", "safety.toxicity_label", {"default": 0.5})
+    assert at_half["default"].band == []                                # the stored band, as trained
+    with pytest.raises(ConfigError) as e:
+        checked_models(config, spec, "toxic", "safety.toxicity", "safety.toxicity_label", {"default": 0.8, "zh": 0.7})
+    msg = str(e.value)
+    assert msg.startswith("safety.toxicity: the model's cascade band was chosen for p(toxic) >= 0.5, and the stage "
+                          "decides at 0.7, 0.8") and "\n" not in msg
+    assert "corpusmill train-classifier" in msg and "safety.toxicity.cascade: false" in msg and "band:" in msg
+    fresh = checked_models(config, make_spec(path, head="toxicity"), "toxic", "safety.toxicity", "k",
+                           {"default": 0.8})
+    assert len(fresh["default"].band) == 2                              # chosen for 0.8 from the stored split
+
+
+def test_the_safety_stage_decides_with_the_band_chosen_for_its_threshold(spark, two_heads, config_factory):
+    """Through Spark: the encoder scored exactly the documents whose first-pass score lies in the band
+    chosen for the configured threshold; each language is scored by its own model (zh: none here)."""
+    from test_safety import doc, write_docs
+
+    from corpusmill.jobs.core import tableio
+    from corpusmill.jobs.stages import safety
+    from corpusmill.jobs.stages.classifier_stage import checked_models
+
+    path, _ = two_heads
+    sets = ["safety.domain_lists=[]", "safety.word_lists=[]", "safety.pornography.model=none",
+            "safety.toxicity.head=toxicity", "safety.toxicity.max_length=32", "safety.thresholds.default.toxicity=0.8"]
+    config = config_factory(f"safety.toxicity.model={{default: {path}, zh: none}}", *sets)
+    texts = TOXIC + CLEAN + ADS + PLAIN
+    rows = [doc(f"en{i}", f"https://e.example/{i}", t) for i, t in enumerate(texts)]
+    rows += [doc(f"zh{i}", f"https://z.example/{i}", t, "zh") for i, t in enumerate(TOXIC[:3])]
+    write_docs(spark, config, rows)
+    assert safety.run(spark, config).status == "success"
+    sig = {r["doc_id"]: r for r in tableio.read_table(spark, config, "safety_signals").collect()}
+    band = checked_models(config, make_spec(path, head="toxicity", max_length=32), "toxic", "safety.toxicity",
+                          "safety.toxicity_label", {"default": 0.8})["default"].band
+    for i in range(len(texts)):
+        r = sig[f"en{i}"]
+        inside = band[0] <= r["p_toxicity_cheap"] <= band[1]
+        assert r["toxicity_decided_by"] == ("bert" if inside else "cheap"), (r, band)
+        assert ("toxicity" in r["reasons"]) == (r["p_toxicity"] >= 0.8)
+    for i in range(3):
+        r = sig[f"zh{i}"]
+        assert r["toxicity_decided_by"] == "off" and r["p_toxicity"] is None and "toxicity" not in r["reasons"]
+
+
+def test_a_missing_model_in_the_language_map_is_one_line_before_spark(config_factory, two_heads, tmp_path):
+    from corpusmill.jobs.core.config import ConfigError
+    from corpusmill.jobs.pipeline import preflight
+
+    path, _ = two_heads
+    config = config_factory(f"safety.toxicity.model={{default: {path}, zh: {tmp_path / 'no-such-model'}}}",
+                            "safety.toxicity.head=toxicity", "safety.pornography.model=none",
+                            "safety.domain_lists=[]", "safety.word_lists=[]")
+    with pytest.raises(ConfigError, match=r"^safety.toxicity.model.zh: model directory .*no-such-model not found"):
+        preflight(config, ["safety"])
+    with pytest.raises(ConfigError, match="needs a `default` entry"):
+        config_factory(f"safety.toxicity.model={{zh: {path}}}")

@@ -126,6 +126,7 @@ def _cfg(config_factory, models, lm, *more):
                           "longctx.coherence.scorer=causal_lm", "longctx.coherence.threads=1", *SMALL_COHERENCE, *more)
 
 
+@pytest.mark.slow
 def test_stage_scores_coherence_with_the_causal_lm(spark, config_factory, lc_models, tiny_lm):
     config = _cfg(config_factory, lc_models, tiny_lm, "longctx.thresholds.*={max_coh_ppl_ratio: 1.0}")
     rows = [doc_row("coh-0", coherent_doc("en", 40), "en")]
@@ -210,6 +211,7 @@ print(len(text), res.n_chunks, res.n_tokens, before, resource.getrusage(resource
 """
 
 
+@pytest.mark.slow
 def test_50mb_document_is_bounded(tiny_lm):
     """Only the tokens max_chunks chunks reach are tokenized and scored: peak memory grows by far less
     than the text's size (a subprocess, so ru_maxrss is this scorer's own)."""

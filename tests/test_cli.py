@@ -40,6 +40,7 @@ def _warc(path: Path, n: int, html: str = EN) -> None:
                       for i in range(n)])
 
 
+@pytest.mark.slow
 def test_input_takes_several_paths_and_text_files(spark, tmp_path, capsys):
     """`--input a.warc.gz b.warc.gz c.jsonl.gz d.parquet` (a shell glob's expansion) in one run."""
     import pyarrow as pa
@@ -95,6 +96,7 @@ def test_sql_error_is_one_line(spark, tmp_path, capsys):
     assert err.startswith("corpusmill: sql error: ") and "no_such_table" in err
 
 
+@pytest.mark.slow
 def test_sql_in_a_new_folder_with_the_embedded_catalog(tmp_path):
     """No table yet and no database in the Derby catalog: a query that reads no table still answers."""
     p = _cli("sql", "--set", f"storage.root={tmp_path / 'new'}", "--set", "spark.master=local[1]", "--json",
@@ -103,6 +105,7 @@ def test_sql_in_a_new_folder_with_the_embedded_catalog(tmp_path):
     assert [json.loads(ln) for ln in p.stdout.splitlines()] == [{"one": 1}]
 
 
+@pytest.mark.slow
 def test_global_flags_in_any_position():
     for args in (["-v", "export", "--help"], ["export", "--help", "-v"], ["-v", "run", "--help"],
                  ["-q", "borderline", "--help"], ["borderline", "-q", "--help", "-v"]):
@@ -187,6 +190,7 @@ def test_bare_hub_id_for_the_causal_lm_is_accepted(config_factory):
         check_model(spec, "longctx.coherence.model")
 
 
+@pytest.mark.slow
 def test_model_on_another_file_system_is_staged_before_loading(spark, tmp_path, tiny_model):
     """A model directory given by a Hadoop URI (not a local path) is copied to every node, then loaded.
 

@@ -17,7 +17,7 @@ import pytest
 from corpusmill.jobs.cli import build_archive
 from corpusmill.jobs.core.session import jars_dir
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 
 

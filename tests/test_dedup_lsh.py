@@ -149,3 +149,27 @@ def test_exact_margin_reads_texts_only_near_the_threshold(spark):
     assert j[("d", "c")] == 1.0               # estimate 0.70 is not: exact Jaccard of equal texts
     j = kept(1.0)
     assert j == {("b", "a"): 0.0, ("d", "c"): 1.0}   # every edge on the texts
+
+
+def test_raw_and_normalized_truth_and_what_explains_a_removal():
+    """The prose generator's listing pages differ only in their numbers: many are near duplicates after the
+    stage's normalization (digits -> 0), none as written; removal_causes names the normalization step
+    that made each removal, and `none` when nothing does."""
+    c = ev.generate_prose(400, seed=5, template_share=0.3)
+    norm, raw = ev.true_pairs(c.rows, min_jaccard=0.0), ev.true_pairs(c.rows, norm=ev.RAW, min_jaccard=0.0)
+    listings = [(a, b) for a, b in c.planted if "price $" in next(r["text"] for r in c.rows if r["doc_id"] == a)]
+    assert len(listings) > 20
+    key = lambda a, b: tuple(sorted((a, b)))                                    # noqa: E731
+    assert all(raw.get(key(a, b), 0) < 0.1 for a, b in listings)
+    assert sum(norm.get(key(a, b), 0) >= 0.7 for a, b in listings) > len(listings) / 3
+
+    words = " ".join(f"w{i}" for i in range(60))
+    text = f"The shop sold 120 lamps in 2019 and 45 chairs. {words}. It opened 3 stores in 1998 and 7 in 2004."
+    rows = [dict(doc_id=d, text=t) for d, t in (
+        ("a", text), ("b", text.replace("120", "987").replace("2019", "2021").replace("45", "61")
+                                .replace("3 ", "8 ").replace("1998", "1999").replace("2004", "2011")),
+        ("c", text.upper()), ("d", " ".join(f"x{i}" for i in range(80))))]
+    raw_truth = ev.true_pairs(rows, norm=ev.RAW)
+    assert all(j < 0.7 for j in raw_truth.values())
+    causes = ev.removal_causes(rows, {"b", "c", "d"}, {d: "a" for d in "abcd"}, raw_truth)
+    assert causes == {"digits": 1, "case": 1, "none": 1}

@@ -48,10 +48,10 @@ def test_runs_add_up_and_every_document_is_accounted_for(demo):
     wh = root / "warehouse"
     runs = [r for r in DeltaTable(str(wh / "runs")).to_pyarrow_table().to_pylist() if r["status"] == "success"]
     for r in runs:
-        if r["stage"] in ("format", "rules", "dedup", "safety", "quality"):
+        if r["stage"] in ("format", "rules", "dedup", "safety", "pii", "decontam", "quality"):
             assert r["rows_in"] == r["rows_out"] + r["rows_rejected"], r
     by = {r["stage"]: r for r in runs}
-    chain = ["format", "rules", "dedup", "safety", "quality"]
+    chain = ["format", "rules", "dedup", "safety", "pii", "decontam", "quality"]
     for up, down in zip(chain, chain[1:]):
         assert by[down]["rows_in"] == by[up]["rows_out"], (up, down)
     assert by["quality"]["rows_out"] == DeltaTable(str(wh / "pretrain")).to_pyarrow_table().num_rows > 0

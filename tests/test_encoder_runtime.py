@@ -121,6 +121,7 @@ torch.save(er.load_encoder(sys.argv[1], "int8").pooled(enc["input_ids"], enc["at
 """
 
 
+@pytest.mark.slow
 def test_int8_is_the_same_on_avx2_and_on_the_native_kernels(env, tmp_path):
     """fbgemm's AVX2 kernel (what an AVX2-only CPU runs: FBGEMM_ENABLE_INSTRUCTIONS=AVX2 makes any
     x86 CPU run it) saturates int16 sums of two 8-bit products; quantize_int8's 7-bit weights never

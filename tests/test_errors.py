@@ -103,7 +103,7 @@ def test_unknown_stage_fails_before_spark(tmp_path):
     p = _cli("run", *_base(root), "--stages", "format,bogus")
     assert p.returncode == 2
     assert p.stderr.strip() == ("corpusmill: config error: --stages: unknown stage 'bogus' (stages, in order: "
-                                "format, rules, dedup, safety, quality, longctx, code)")
+                                "format, rules, dedup, safety, pii, decontam, quality, longctx, code)")
     assert not root.exists()                       # no session was built (it creates the storage root)
 
 
@@ -147,16 +147,30 @@ def test_upstream_table_missing(spark, tmp_path, capsys):
 def test_classifier_model_missing(spark, tmp_path, capsys, stage, key, model):
     no_lists = ["--set", "safety.domain_lists=[]", "--set", "safety.word_lists=[]"]
     rc, line = _main(capsys, "run", *_base(tmp_path), *no_lists, "--stages", stage)
-    assert (rc, line) == (2, f"corpusmill: config error: {key}: model directory {tmp_path}/models/{model} not found "
-                             f"(train one with `corpusmill train-classifier` or give a hub id)")
+    assert (rc, line) == (2, f"corpusmill: config error: {key}: model directory {tmp_path}/models/{model} not found: "
+                             f"train one (`corpusmill train-classifier --input HEAD=labeled.csv --out DIR`), give a "
+                             f"model directory or hub id, or turn it off with `{key}: none` "
+                             f"(`classifiers.inference.model: none` turns off all four)")
     assert not tableio.table_exists(spark, cli.load_config(None, _base(tmp_path)[1::2]), "runs")  # nothing ran
 
 
 def test_kenlm_model_missing(spark, tmp_path, capsys):
     rc, line = _main(capsys, "run", *_base(tmp_path), "--stages", "longctx")
-    assert (rc, line) == (2, f"corpusmill: config error: longctx.languages: model file {tmp_path}/models/kenlm/en.sp.model "
-                             f"for 'en' not found; build it with `corpusmill train-lm --lang en --text FILE` "
-                             f"(or set longctx.models_dir)")
+    assert (rc, line) == (2, f"corpusmill: config error: longctx.languages: no KenLM model for en, zh in "
+                             f"{tmp_path}/models/kenlm: build each with `corpusmill train-lm --lang en --text FILE`, "
+                             f"set longctx.models_dir, or leave longctx out of --stages; and longctx.coherence.model: "
+                             f"model directory {tmp_path}/models/causal-lm not found; build one with `corpusmill "
+                             f"train-causal-lm --text FILE` (or set longctx.coherence.model); or "
+                             f"`longctx.coherence.scorer: kenlm_cache` (no causal LM)")
+
+
+def test_benchmark_file_missing(spark, tmp_path, capsys):
+    """A benchmark file that is not there stops the run before Spark, naming the key and the ways out."""
+    rc, line = _main(capsys, "run", *_base(tmp_path), "--stages", "decontam", "--set",
+                     'decontam.benchmarks=[{name: mmlu, path: evals/mmlu.jsonl, prompt: question}]')
+    assert (rc, line) == (2, f"corpusmill: config error: decontam.benchmarks[0].path: {tmp_path}/evals/mmlu.jsonl "
+                             f"not found (a JSONL, Parquet or CSV file, or a Delta table): give the benchmark's file, "
+                             f"or leave it out of decontam.benchmarks (`decontam.benchmarks: []` checks nothing)")
 
 
 # ---- corrupt input: not an error (tests/test_format.py covers every kind of damage) -------------------
@@ -228,6 +242,7 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_disk_full_is_one_line_and_recorded(spark, tmp_path, tiny_disk):
     rng = random.Random(0)
     words = ["".join(rng.choice("abcdefghijklmnop") for _ in range(7)) for _ in range(20000)]

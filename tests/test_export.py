@@ -340,6 +340,7 @@ def test_mds_layout_and_shards(store, tmp_path):
 
 @pytest.mark.parametrize("table, rows, key", [("pretrain", PRETRAIN, "doc_id"), ("longctx", LONGCTX, "doc_id"),
                                               ("code_samples", SAMPLES, "sample_id")])
+@pytest.mark.slow
 def test_streaming_dataset_reads_every_sample(store, tmp_path, reader_python, table, rows, key):
     python = reader_python("streaming")
     out = tmp_path / f"mds_{table}"

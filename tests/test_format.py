@@ -139,6 +139,7 @@ def generated(tmp_path):
     return info
 
 
+@pytest.mark.slow
 def test_format_generated_inputs(spark, config_factory, tmp_path, generated):
     import corpusmill.jobs.stages.format as fmt
 
@@ -263,6 +264,7 @@ def test_format_split_big_file_and_binaryfile_route(spark, config_factory, tmp_p
     assert {r.reason: r["count"] for r in rej} == {"extraction_timeout": 30, "not_response": 1, "empty_file": 1}
 
 
+@pytest.mark.slow
 def test_format_shared_warcs(spark, config_factory, shared_data):
     """Real WARCs, including deliberately broken ones: no crash, good records kept, failures recorded."""
     import corpusmill.jobs.stages.format as fmt

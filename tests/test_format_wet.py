@@ -12,6 +12,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from corpusmill.jobs.core import tableio
 
 DUMP = "CC-MAIN-2024-10"
@@ -181,6 +183,7 @@ TEXTS = {   # url -> (WET text, (language, host, domain) of its document, or its
 }
 
 
+@pytest.mark.slow
 def test_format_wet_handwritten(spark, config_factory, tmp_path):
     en_url = "https://www.example.com/rivers"
     date = "2024-02-20T22:47:11Z"
@@ -208,6 +211,7 @@ REAL_PAGES = {   # url in the CC-MAIN-2020-34 slice -> (pycld2 language of its t
 }
 
 
+@pytest.mark.slow
 def test_format_wet_from_real_warc(spark, config_factory, tmp_path, shared_data):
     """WET text extracted from real CC responses; the WARC holds the responses of two of the pages."""
     from warcio.archiveiterator import ArchiveIterator

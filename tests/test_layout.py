@@ -22,7 +22,7 @@ LAYERS = ["udfs", "schemas", "jobs.core", "jobs.training", "jobs.stages", "jobs.
           "jobs.registry", "jobs.cli"]
 PROJECT = ("jobs", "udfs", "schemas", "samplegen")
 NAMESPACE = "corpusmill"      # the one import name: jobs/ is imported as corpusmill.jobs, and so on
-SHARED_STAGE_MODULES = {"jobs.stages.classifier_stage", "jobs.stages.blocklists"}
+SHARED_STAGE_MODULES = {"jobs.stages.classifier_stage", "jobs.stages.blocklists", "jobs.stages.benchmark_index"}
 DEMO_MODULES = {"jobs.tools.demo_assets"}    # the only product module that imports the sample generator
 
 
@@ -141,6 +141,7 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     assert _layer("udfs.format.extract") < _layer("jobs.core.config") < _layer("jobs.cli")
 
 
+@pytest.mark.slow
 def test_imports_resolve_from_the_files_alone():
     """basedpyright over jobs/, udfs/, schemas/ and samplegen/ with pyproject.toml's [tool.pyright]
     settings: no unresolved import (corpusmill/jobs -> ../jobs and the other symlinks), nothing else
@@ -161,7 +162,8 @@ def test_every_stage_output_has_a_schema_module():
     from corpusmill.jobs.stages import all_stages
 
     stages = all_stages()
-    assert [s.name for s in stages] == ["format", "rules", "dedup", "safety", "quality", "longctx", "code"]
+    assert [s.name for s in stages] == ["format", "rules", "dedup", "safety", "pii", "decontam", "quality", "longctx",
+                                           "code"]
     for s in stages:
         for table in s.outputs:
             assert (ROOT / "schemas" / f"{table}.py").is_file(), (s.name, table)

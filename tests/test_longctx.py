@@ -105,6 +105,7 @@ def cfg(config_factory, models_dir, *more):
 
 
 # ---- the stage end to end -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_stage_selects_long_coherent_documents_and_rejects_junk(spark, config_factory, lc_models):
     config = cfg(config_factory, lc_models)
     rows = [doc_row(f"en-coherent-{i}", coherent_doc("en", i), "en") for i in range(3)]
@@ -173,6 +174,7 @@ def test_stage_selects_long_coherent_documents_and_rejects_junk(spark, config_fa
     assert dists == sorted(dists) and len(dists) == 2
 
 
+@pytest.mark.slow
 def test_reads_latest_upstream_table_and_token_length_unit(spark, config_factory, lc_models):
     config = cfg(config_factory, lc_models, "longctx.length_unit=tokens", "longctx.min_length.*=6000")
     doc_a = coherent_doc("en", 21, min_bytes=40_000)       # > 6000 tokens
@@ -205,7 +207,7 @@ def test_thresholds_per_source_type_and_language(spark, config_factory, lc_model
 def test_missing_model_is_one_config_error_before_the_job(spark, config_factory, tmp_path):
     config = config_factory(f"longctx.models_dir={tmp_path / 'nowhere'}")
     write_docs(spark, config, [doc_row("x", "text " * 10000, "en")])
-    with pytest.raises(ConfigError, match=r"longctx.languages: model file .*en.sp.model.* train-lm"):
+    with pytest.raises(ConfigError, match=r"longctx.languages: no KenLM model for en, zh in .*nowhere: build each with `corpusmill train-lm"):
         longctx.run(spark, config)
     assert not tableio.table_exists(spark, config, "runs")
 
@@ -222,6 +224,7 @@ def test_bad_config_names_the_key(config_factory, override, key):
     assert str(e.value).startswith(key)
 
 
+@pytest.mark.slow
 def test_huge_document_is_scored_with_bounded_memory(lc_models):
     """A 4 MB single document (no Spark, so the memory measured is the scorer's own): streaming
     paragraphs and one coherence chunk at a time keep peak memory far below the text's size x 10."""

@@ -38,8 +38,8 @@ def test_shingle_counts_short_and_empty_documents():
     # 7 words -> 3 five-word shingles; 2 words -> one shingle of both; nothing -> 0; 6 chars -> 2
     assert r.num_shingles.tolist() == [3, 1, 0, 0, 0, 2]
     assert (r.signatures[2] == 0xFFFFFFFF).all()
-    # normalization decides exact duplicates; the empty texts share one hash
-    assert r.exact_hash[2] == r.exact_hash[3] == r.exact_hash[4]
+    # normalization decides exact duplicates; a text with no token is a copy of the same text only
+    assert r.exact_hash[2] == r.exact_hash[3] != r.exact_hash[4]
     r2 = mh.compute_batch(["A, B!"], ["words"], spec)
     assert r2.exact_hash[0] == r.exact_hash[1] and (r2.signatures[0] == r.signatures[1]).all()
 
@@ -122,11 +122,13 @@ def test_ascii_fast_path_gives_the_tokens_of_normalize():
 
 def test_exact_hash_is_the_normalized_token_sequence():
     spec = mh.SignatureSpec()
-    texts = ["The cat, sat!", "the CAT sat", "sat the cat", "the cat sat sat", "", None, "!!!", "the cat"]
+    texts = ["The cat, sat!", "the CAT sat", "sat the cat", "the cat sat sat", "", None, "!!!", "the cat",
+             " !!!\n", "★ ★"]
     h = mh.compute_batch(texts, ["words"] * len(texts), spec).exact_hash
     assert h[0] == h[1]                                # normalization: case and punctuation
     assert len({h[0], h[2], h[3], h[7]}) == 4          # order, repetition and length all count
-    assert h[4] == h[5] == h[6]                        # no token: one shared value
+    assert h[4] == h[5] and h[6] == h[8]               # no token: the same text (spacing aside) only
+    assert len({h[4], h[6], h[9], h[0]}) == 4
     assert all(len(x) == 32 for x in h)
     alone = mh.compute_batch(texts[2:3], ["words"], spec).exact_hash
     assert alone[0] == h[2]                            # independent of the batch

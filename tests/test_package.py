@@ -86,7 +86,7 @@ def test_the_installed_wheel_runs_without_the_checkout(wheel, tmp_path):
     path, n_paths, cli_file, master, stages = p.stdout.split()
     assert path == str(target / "corpusmill") and n_paths == "1" and cli_file.startswith(str(target))
     assert master == "local[1]"
-    assert stages == "format,rules,dedup,safety,quality,longctx,code"
+    assert stages == "format,rules,dedup,safety,pii,decontam,quality,longctx,code"
     p = subprocess.run([sys.executable, "-S", "-m", "corpusmill", "--version"], capture_output=True, text=True,
                        env=env, cwd=tmp_path, timeout=300)
     assert p.returncode == 0 and p.stdout.strip() == "corpusmill 0.1.0", p.stdout + p.stderr

@@ -24,6 +24,7 @@ def quality_overrides(model, *extra):
             "quality.fluency.strategy=chunk_mean", *extra)
 
 
+@pytest.mark.slow
 def test_quality_after_safety_writes_pretrain(spark, config_factory, lists, tiny_model):
     from corpusmill.jobs.pipeline import run_pipeline
     from corpusmill.jobs.stages import quality, safety

@@ -45,6 +45,7 @@ def test_report_collects_real_figures(spark, config):
     assert {(s["table"], s["column"]) for s in data["signals"]} == {("toy_signals", "score"), ("toy_signals", "words")}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (scripts/setup.sh installs it)")
 def test_report_renders_in_headless_chromium(spark, config, tmp_path):
     _build_tables(spark, config)
@@ -94,6 +95,7 @@ def test_report_marks_thresholds_on_the_histograms(spark, config):
     assert with_line != report._hist([0.1, 0.5, 0.95], "x", [])       # the line is drawn
 
 
+@pytest.mark.slow
 def test_report_shows_example_documents_under_the_top_reasons(spark, config):
     """Each stage's top reasons (5 at most) get 2 of the documents dropped for them: id, url, the start of
     the text (from the stage's input), escaped in the HTML and on one line in the Markdown."""

@@ -314,6 +314,7 @@ def test_half_created_derby_metastore_is_removed_once(tmp_path, caplog):
     assert (tmp_path / "b" / "metastore_db").is_dir()
 
 
+@pytest.mark.slow
 def test_sigkill_at_first_writes_spark_job_catalog_registration_between_stages_and_rewrite_then_resume(tmp_path):
     """One store, `run --stages format,rules,dedup` killed again and again, each time at a later moment;
     each re-run gets past the moment that killed the one before; then the books are checked. Then a

@@ -96,6 +96,7 @@ def _ok(cmd, env=None) -> str:
     return p.stdout + p.stderr
 
 
+@pytest.mark.slow
 def test_second_writer_refused_before_spark_while_readers_query(tmp_path):
     from deltalake import DeltaTable
 

@@ -11,7 +11,7 @@ import pytest
 
 from corpusmill.jobs.registry import load_config
 from corpusmill.udfs.rules import text_units as tu
-from corpusmill.udfs.rules.base import Family
+from corpusmill.udfs.rules.base import Family, units
 from corpusmill.udfs.rules.gopher import (GopherQualityThresholds, GopherRepetitionThresholds, dup_ngram_chars, ngram_hash_series,
                                top_ngram_chars)
 from corpusmill.udfs.rules.signals import FAMILIES, SIGNAL_NAMES, compute_signals, failed_rules
@@ -40,6 +40,43 @@ def test_chinese_and_japanese_word_units():
     assert "北京大学" in zh and "。" in zh and "".join(zh) == "我们在北京大学学习中文。"
     assert tu.words_chars("日本語のテキストです。ABC 12") == ["日", "本", "語", "の", "テ", "キ", "ス", "ト",
                                                           "で", "す", "。", "ABC", "12"]
+
+
+@pytest.mark.parametrize("text", [
+    "我们在北京大学学习中文。",
+    "繁体（zh-hk）与简体（zh-hans）的用字不同，formula_1 和 C++、C# 都是例子。",
+    "这个赛季增长了3.5%，A-League 与 e-mail 地址 www.example.com 网站都提到了 abc_def-ghi。",
+    "１２３全角字符和𠮷野家，今天\t天气 好\u3000啊！！很好。。。",
+])
+def test_rjieba_cuts_chinese_as_jieba_does(text):
+    """The native segmenter's words are jieba's, also where jieba-rs alone keeps `zh-hk` or `formula_1` whole."""
+    assert tu.words_rjieba(text) == tu.words_jieba(text)
+
+
+def test_word_units_per_family():
+    """tokens (datatrove) vs whitespace (Gopher paper) words, family by family, on punctuated news prose."""
+    news = ('The mayor said on Monday (March 3) that the bridge - closed since 2019 - "will reopen, at last, in May." '
+            'Officials, residents and traders agreed; some were cautious: "We have heard this before." ') * 4
+    tokens = replace(EN, gopher_quality_words="tokens", gopher_repetition_words="tokens", fineweb_words="tokens")
+    spaced = replace(EN, gopher_quality_words="whitespace", gopher_repetition_words="whitespace",
+                     fineweb_words="whitespace")
+    st, sw = compute_signals(news, tokens, "en"), compute_signals(news, spaced, "en")
+    chunks = news.split()
+    assert st["gq_alpha_words_frac"] < 0.8 <= sw["gq_alpha_words_frac"]
+    assert sw["gq_alpha_words_frac"] == pytest.approx(sum(any(c.isalpha() for c in w) for w in chunks) / len(chunks))
+    assert sw["fw_newline_word_ratio"] == 0 and st["words"] == sw["words"] == len(tu.words_latin(news))
+    mixed = replace(tokens, gopher_quality_words="whitespace")      # each family reads its own unit
+    sm = compute_signals(news, mixed, "en")
+    assert sm["gq_alpha_words_frac"] == sw["gq_alpha_words_frac"]
+    assert sm["gr_top2_char_frac"] == st["gr_top2_char_frac"] != sw["gr_top2_char_frac"]
+    # a segmented language: punctuation attaches to the word before it, never across a line break
+    zh = units("我们在北京。他说：“好！”\n！再见", PROFILES["zh"])
+    assert zh.whitespace_words == ["我们", "在", "北京。", "他", "说：“", "好！”", "！", "再见"]
+    assert zh.words_as("tokens") == zh.words
+
+
+def test_default_profiles_count_gopher_quality_words_by_whitespace():
+    assert EN.gopher_quality_words == "whitespace" and EN.gopher_repetition_words == EN.fineweb_words == "tokens"
 
 
 def _gopher_dup_reference(words: list[str], n: int) -> int:
@@ -88,8 +125,9 @@ def test_top_ngram_tie_goes_to_the_first_seen():
 
 
 def test_gopher_quality_signals():
+    """In datatrove's unit (tokens); test_word_units_per_family covers the whitespace unit."""
     text = "# Title\nThe cat and the dog...\n- item one of two\n- item two\n" + "Plain words here. " * 10
-    s = compute_signals(text, EN, "en")
+    s = compute_signals(text, replace(EN, gopher_quality_words="tokens"), "en")
     words = tu.words_latin(text)
     assert s["words"] == len(words)
     assert s["gq_hash_ratio"] == pytest.approx(1 / len(words))
@@ -101,6 +139,8 @@ def test_gopher_quality_signals():
     assert s["gq_nonsymbol_words"] == len(nonsym)
     assert s["gq_mean_word_len"] == pytest.approx(sum(map(len, nonsym)) / len(nonsym))
     assert compute_signals(text, EN, "xx")["gq_stop_words"] is None     # no list: rule not applied
+    spaced = compute_signals(text, EN, "en")                            # the default: whitespace words
+    assert spaced["gq_hash_ratio"] == pytest.approx(1 / len(text.split()))
 
 
 def test_c4_line_filters_are_sequential():

@@ -17,7 +17,7 @@ from corpusmill.schemas import rule_signals as signals_schema
 from corpusmill.schemas.base import assert_matches
 from corpusmill.udfs.rules.base import Profile
 from corpusmill.udfs.rules.gopher import GopherQualityThresholds
-from corpusmill.udfs.rules.signals import compute_signals, failed_rules
+from corpusmill.udfs.rules.signals import compute_signals, failed_rules, profile_name
 
 EN_GOOD = """The old mill stood beside the river for nearly two hundred years before the town council decided to restore it.
 Local volunteers spent three summers repairing the wooden wheel, replacing rotten beams and clearing silt from the channel.
@@ -67,14 +67,16 @@ def _signals(spark, config) -> dict[str, dict]:
 BASIC = [
     _doc(1, EN_GOOD), _doc(2, EN_REPEATED), _doc(3, EN_SHORT), _doc(4, ZH_GOOD, "zh"), _doc(5, JA_GOOD, "ja"),
     _doc(6, EN_GOOD.replace("river", "river {curly}"), dump="CC-MAIN-2023-50"),
+    _doc(7, ZH_GOOD, "zh-Hant"),        # pycld2's code for traditional Chinese: the zh profiles apply
 ]
 
 
+@pytest.mark.slow
 def test_rules_stage_writes_signals_clean_and_rejected(spark, config):
     write_documents(spark, config, BASIC)
     res = rules.run(spark, config)
     assert res.status == "success"
-    assert (res.rows_in, res.rows_out + res.rows_rejected) == (6, 6)
+    assert (res.rows_in, res.rows_out + res.rows_rejected) == (7, 7)
 
     sig_df = tableio.read_table(spark, config, "rule_signals")
     assert_matches(sig_df.schema, signals_schema.TABLE)
@@ -90,10 +92,11 @@ def test_rules_stage_writes_signals_clean_and_rejected(spark, config):
         assert row["reasons"] == want, row["doc_id"]
         assert row["keep"] == (not want)
 
-    good, rep, short, zh, ja, curly = (sig[by_i[i]] for i in range(1, 7))
+    good, rep, short, zh, ja, curly, hant = (sig[by_i[i]] for i in range(1, 8))
     assert good["keep"], good["reasons"]
     assert zh["keep"] and zh["signal_profile"] == "zh" and zh["threshold_profile"] == "zh", zh["reasons"]
     assert ja["keep"] and ja["signal_profile"] == "ja", ja["reasons"]
+    assert hant["keep"] and hant["signal_profile"] == hant["threshold_profile"] == "zh", hant["reasons"]
     assert good["signal_profile"] == "default" and good["threshold_profile"] == "en"
     assert "gopher_repetition.max_dup_line_frac" in rep["reasons"] and not rep["keep"]
     assert "gopher_quality.min_words" in short["reasons"]
@@ -116,6 +119,7 @@ def test_rules_stage_writes_signals_clean_and_rejected(spark, config):
     assert rules.run(spark, config).status == "skipped"
 
 
+@pytest.mark.slow
 def test_threshold_change_redecides_without_remeasuring(spark, config_factory):
     cfg = config_factory()
     write_documents(spark, cfg, BASIC)
@@ -145,6 +149,7 @@ def test_threshold_change_redecides_without_remeasuring(spark, config_factory):
     assert {r["signals_run_id"] for r in _signals(spark, cfg3).values()} == {third.run_id}
 
 
+@pytest.mark.slow
 def test_sql_retuning_matches_a_real_rerun(spark, config_factory, capsys):
     """'How many documents would be dropped at a duplicate-line threshold of 0.25 instead of 0.30?'"""
     from corpusmill.jobs.cli import main as cli_main
@@ -179,13 +184,14 @@ def test_sql_retuning_matches_a_real_rerun(spark, config_factory, capsys):
 
 def _profile(lang: str) -> Profile:
     profs = load_config().rules.signals
-    return profs.get(lang, profs["default"])
+    return profs[profile_name(profs, lang)]
 
 
 def _tprof(lang: str) -> str:
-    return lang if lang in ("en", "zh", "ja") else "default"
+    return profile_name(("en", "zh", "ja"), lang)
 
 
+@pytest.mark.slow
 def test_bad_input_is_measured_and_recorded(spark, config):
     rows = [
         _doc(1, ""), _doc(2, "   \n\t \n  "), _doc(3, None),
@@ -235,3 +241,45 @@ def test_language_thresholds_inherit_default_and_null_switches_off(config_factor
     assert zh.min_words == default.min_words == 50.0          # not set for zh: default's value
     assert zh.min_mean_word_len == 1.3 and zh.max_words is None and default.max_words == 100000.0
     assert cfg.rules.thresholds["zh"]["gopher_quality"]["min_words"] == rules.INHERIT
+
+
+NEWS = """The city council voted 7-2 on Tuesday to approve the $4.5 million budget for the new library, ending a debate that had lasted nearly two years.
+"This is a good day for our residents," said Mayor Ana Ortiz, who had pushed for the project since 2021.
+Opponents, including council member Tom Reed, argued that the money - about 3% of the annual budget - should go to road repairs.
+Construction will begin in March; the building, designed by a local firm, is expected to open in the autumn of 2026.
+The library will offer 40,000 books, a children's room, study spaces and free Wi-Fi (open 9 a.m. to 9 p.m., seven days a week).
+Residents can comment on the plans at two public meetings, on January 14 and January 28, at City Hall."""
+
+
+def test_default_word_units_keep_punctuated_news_that_datatrove_drops(spark, config_factory, tmp_path):
+    """Gopher quality counts whitespace words by default: a news body full of numbers and punctuation keeps
+    its 'words with a letter' share above 0.8; the datatrove profile (tokens) drops it on exactly that rule."""
+    from conftest import ROOT, make_config
+
+    rows = [_doc(1, NEWS)]
+    results = {}
+    for name, cfg in (("default", config_factory(f"storage.root={tmp_path / 'default'}")),
+                      ("datatrove", make_config(tmp_path / "datatrove", conf=str(ROOT / "conf" / "datatrove.yaml")))):
+        write_documents(spark, cfg, rows)
+        assert rules.run(spark, cfg).rows_in == 1
+        results[name] = next(iter(_signals(spark, cfg).values()))
+    assert results["default"]["keep"], results["default"]["reasons"]
+    assert results["datatrove"]["reasons"] == ["gopher_quality.min_alpha_words_frac"]
+    assert results["datatrove"]["gq_alpha_words_frac"] < 0.8 <= results["default"]["gq_alpha_words_frac"]
+
+
+def test_a_missing_word_splitter_stops_before_spark(config_factory, monkeypatch, tmp_path, capsys):
+    """docs/errors.md's row, word for word: the run stops at its checks, before Spark starts."""
+    import importlib.util
+
+    from corpusmill.jobs import cli
+    from corpusmill.jobs.pipeline import preflight
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "rjieba" else real(name, *a))
+    monkeypatch.setattr(cli, "get_spark", lambda *a, **k: pytest.fail("Spark started"))
+    rc = cli.main(["run", "--stages", "rules", "--set", f"storage.root={tmp_path}", "--set", "storage.catalog=none"])
+    assert rc == 2 and capsys.readouterr().err.strip() == (
+        "corpusmill: config error: rules.signals.zh.words: rjieba needs the Python package 'rjieba', which is not "
+        "installed (pip install rjieba, or set words: jieba)")
+    preflight(config_factory("rules.signals.zh.words=jieba"), ["rules"])      # the reference segmenter is there

@@ -1,10 +1,10 @@
 """Agreement with datatrove: each English rule family's keep/drop vs the matching datatrove filter.
 
 Text: trafilatura's extraction of the trafilatura-eval pages (../shared/data), every page treated as
-English so the English thresholds (datatrove's defaults) apply. Our side runs through the rules stage
-(Spark + Delta); datatrove's GopherQuality / GopherRepetition / C4Quality / FineWebQuality filters run
-in this process with their defaults. datatrove (and spaCy, its English tokenizer) are bench/test
-extras; the test skips without them.
+English. Our side runs through the rules stage (Spark + Delta) under the `datatrove` profile
+(conf/datatrove.yaml: datatrove's word units and English thresholds); datatrove's GopherQuality /
+GopherRepetition / C4Quality / FineWebQuality filters run in this process with their defaults.
+datatrove (and spaCy, its English tokenizer) are bench/test extras; the test skips without them.
 """
 from __future__ import annotations
 
@@ -53,11 +53,13 @@ def datatrove_keeps(texts: list[str]) -> dict[str, list[bool]]:
 
 
 @pytest.mark.shared_data
-def test_english_families_agree_with_datatrove(spark, config, shared_data, request):
+def test_english_families_agree_with_datatrove(spark, tmp_path, shared_data, request):
     pytest.importorskip("datatrove")
     pytest.importorskip("spacy")
+    from conftest import ROOT, make_config
     from test_rules import _doc, write_documents
 
+    config = make_config(tmp_path, conf=str(ROOT / "conf" / "datatrove.yaml"))
     pages = extracted_texts(shared_data, request.config.cache.mkdir("corpusmill-rules"))
     pages = pages[::2]                   # 495 pages keep the test short; bench/bench_rules.py runs all 990
     rows = [dict(_doc(i, text, "en"), url=url) for i, (url, text) in enumerate(pages)]

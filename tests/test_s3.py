@@ -22,6 +22,8 @@ import pytest
 
 from conftest import ROOT, make_config
 
+pytestmark = pytest.mark.slow      # processes of its own (a JVM, a venv, a server)
+
 BUCKET = "corpus"
 KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 

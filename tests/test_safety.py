@@ -103,6 +103,7 @@ def by_id(df, key="doc_id"):
     return {r[key]: r for r in df.collect()}
 
 
+@pytest.mark.slow
 def test_safety_stage_end_to_end(spark, config_factory, lists, tiny_model):
     from corpusmill.jobs.stages import safety
     from corpusmill.udfs.classifiers.classify import ClassifierSpec, get_scorer
@@ -178,6 +179,7 @@ def test_safety_stage_end_to_end(spark, config_factory, lists, tiny_model):
     assert safety.run(spark, config).status == "skipped"
 
 
+@pytest.mark.slow
 def test_join_lookup_gives_the_same_signals(spark, config_factory, lists, tiny_model):
     from corpusmill.jobs.stages import safety
 

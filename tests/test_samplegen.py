@@ -16,7 +16,7 @@ from corpusmill.samplegen import crawl as sg
 
 CATEGORIES = {"good", "near_duplicate", "exact_duplicate", "spam", "low_quality", "toxic", "porn",
               "advertisement", "disfluent", "blocked_domain", "blocked_words_low", "blocked_words_high",
-              "long_coherent", "long_incoherent", "non_html", "redirect"}
+              "long_coherent", "long_incoherent", "non_html", "redirect", "benchmark_quote", "pii", "pii_heavy"}
 STOP = {"the", "be", "to", "of", "and", "that", "have", "with"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

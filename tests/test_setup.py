@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.setup
+pytestmark = [pytest.mark.setup, pytest.mark.slow]
 
 
 def _fresh_env(tmp_path: Path) -> dict:

@@ -16,12 +16,14 @@ from corpusmill.jobs.tools import show
 from corpusmill.samplegen.crawl import generate_crawl
 from corpusmill.schemas import documents
 
+pytestmark = pytest.mark.slow      # the real format and rules stages on 80 pages, once for the module
+
 
 @pytest.fixture(scope="module")
 def store(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("show") / "store"
     generate_crawl(str(root / "samples" / "crawl"), seed=0, pages_per_dump=40)
-    config = make_config(root, "format.text_sources=[]")
+    config = make_config(root, "format.inputs=[samples/crawl/*/*.warc.gz]")
     assert format_stage.run(spark, config).status == "success"
     assert rules.run(spark, config).status == "success"
     return root, config

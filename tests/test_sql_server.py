@@ -21,6 +21,8 @@ from conftest import make_config
 from corpusmill.jobs.core.config import ConfigError
 from corpusmill.jobs.tools import sql_server
 
+pytestmark = pytest.mark.slow      # processes of its own (a JVM, a venv, a server)
+
 # A child process that writes `pretrain` rows [start, end) (and `documents` too when asked), as a run
 # does: it takes the root's writer lock, so its session boots the Derby metastore and registers them.
 WRITER = """
@@ -30,6 +32,7 @@ from corpusmill.jobs.core import rootlock, tableio
 from corpusmill.jobs.core.session import get_spark
 from corpusmill.jobs.registry import load_config
 from corpusmill.schemas import documents, pretrain
+
 conf, start, end, with_documents = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 cfg = load_config(conf, [])
 rootlock.claim(cfg, "test writer")

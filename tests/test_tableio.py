@@ -29,6 +29,7 @@ def test_write_read_schema_and_versions(spark, config):
     assert tableio.last_write_rows(spark, config, "documents") == 3
 
 
+@pytest.mark.slow
 def test_versions_and_counts_come_from_the_commit_files(spark, config):
     """table_version and the stage's counts read the newest commit file, no scan: right across a
     checkpoint (every 10th commit), for a replaceWhere that writes nothing, and for a whole-table write."""

@@ -82,6 +82,7 @@ def _write_csv(path, rows):
         w.writerows(rows)
 
 
+@pytest.mark.slow
 def test_cli_train_then_classify_end_to_end(spark, tmp_path):
     train_csv = tmp_path / "labeled.csv"
     rows = [(i, t, 1) for i, t in enumerate(TOXIC * 2)] + [(100 + i, t, 0) for i, t in enumerate(CLEAN * 2)]
@@ -181,10 +182,37 @@ def test_cli_trains_one_encoder_with_a_head_per_labeled_set(spark, tmp_path, cap
                      "--set", f"storage.root={tmp_path}", "--set", "spark.master=local[2]"])
     assert rc == 0
     out = capsys.readouterr().out
-    assert "head advertisement:" in out and "head toxicity:" in out and out.count("cascade: F1") == 2
+    assert "head advertisement:" in out and "head toxicity:" in out and out.count("cascade at 0.5: F1") == 2
     heads = json.load(open(tmp_path / "models" / "classifiers" / "heads.json"))["heads"]
     assert sorted(heads) == ["advertisement", "toxicity"] and heads["advertisement"]["labels"] == ["ad", "clean"]
     from conftest import make_config
 
     labels = {r["label"] for r in tableio.read_table(spark, make_config(tmp_path), "classifier_metrics").collect()}
     assert {"toxicity:toxic", "advertisement:ad", "toxicity:_macro"} <= labels
+
+
+def test_a_backbone_that_cannot_read_the_training_text_is_replaced_or_stops(monkeypatch):
+    """More than 5% of the tokens [UNK]: the default (English) backbone gives way to multilingual-e5-small,
+    a backbone named on purpose stops with one line saying which one reads the data."""
+    from dataclasses import replace
+
+    from corpusmill.jobs.core.config import ConfigError, default_section
+    from corpusmill.jobs.training import train_classifier as tc
+
+    s = tc.TrainSettings.from_config(default_section("classifiers", tc.ClassifiersConfig))
+    minilm = tc.default_backbone()
+    zh = [f"今天天气很好，我们去公园散步吧。这是第{i}条评论，内容很普通。" for i in range(60)]
+    en = [f"The weather is nice today, let's walk in the park (comment {i})." for i in range(60)]
+    amharic = ["ሰላም ለዓለም ሁሉ ይሁን" for _ in range(20)]
+    tok = __import__("transformers").AutoTokenizer.from_pretrained(minilm)
+    assert tc.unk_share(tok, zh) > 0.3 and tc.unk_share(tok, en) == 0.0 and tc.unk_share(tok, amharic) == 1.0
+    assert tc.backbone_that_reads(minilm, None, en, s) == (minilm, None, s)
+    with pytest.raises(ConfigError) as e:
+        tc.backbone_that_reads(minilm, minilm, zh, s)
+    assert "\n" not in str(e.value) and "[UNK]" in str(e.value) and "--backbone multilingual-e5-small reads it" in str(e.value)
+    with pytest.raises(ConfigError, match="maps 100% of the training tokens to .UNK."):
+        tc.backbone_that_reads(minilm, minilm, amharic, s)
+    assert tc.backbone_that_reads(minilm, minilm, zh, replace(s, extend_vocab=100))[0] == minilm
+    monkeypatch.setattr(tc, "resolve_backbone", lambda name: f"<{name}>")       # no weights converted here
+    path, backbone, s2 = tc.backbone_that_reads(minilm, None, zh, s)
+    assert (path, backbone, s2.freeze_embeddings) == ("<multilingual-e5-small>", "multilingual-e5-small", True)

@@ -13,7 +13,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-pytestmark = pytest.mark.shared_data
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 _spec = importlib.util.spec_from_file_location(
     "eval_toxicity", Path(__file__).resolve().parent.parent / "bench" / "eval_toxicity.py")

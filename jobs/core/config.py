@@ -248,19 +248,23 @@ def _read_yaml(path: str | Path) -> dict:
     return data
 
 
-def _default_yaml() -> dict:
-    """conf/default.yaml, also when the code runs from a zip (spark-submit --py-files)."""
+def _default_yaml(name: str = "default.yaml") -> dict:
+    """A YAML file of conf/ (default.yaml), also when the code runs from a zip (spark-submit --py-files)."""
     from importlib import resources
 
-    return yaml.safe_load(resources.files("corpusmill.conf").joinpath("default.yaml").read_text(encoding="utf-8")) or {}
+    return yaml.safe_load(resources.files("corpusmill.conf").joinpath(name).read_text(encoding="utf-8")) or {}
 
 
-def load(path: str | None, overrides: list[str] | None, section_types: dict[str, type]) -> Config:
-    """Defaults, then the user's file, then --set overrides; validated into typed sections.
+def load(path: str | None, overrides: list[str] | None, section_types: dict[str, type],
+         layers: tuple[str, ...] = ()) -> Config:
+    """Defaults, then `layers` (YAML files of conf/, e.g. the demo's demo.yaml), then the user's file,
+    then --set overrides; validated into typed sections.
 
     section_types: YAML section name -> its dataclass, from the stage and tool records
     (jobs/registry.py load_config gathers them)."""
     data = _default_yaml()
+    for layer in layers:
+        data = _merge(data, _default_yaml(layer))
     if path:
         data = _merge(data, _read_yaml(path))
     for item in overrides or []:

@@ -133,6 +133,8 @@ def describe(e: BaseException, config=None) -> tuple[str, str]:
     else:
         text = _java_summary(e) or _text(e)
     lines = text.strip().splitlines()
+    if kind == "config error" and len(lines) > 1 and all(ln.startswith("  - ") for ln in lines[1:]):
+        return kind, "\n".join(lines)      # the preflight's list: one heading, then one item a line
     return kind, lines[0] if lines else ""
 
 

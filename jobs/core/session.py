@@ -12,7 +12,7 @@ from pathlib import Path
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
-from corpusmill.jobs.core import rootlock
+from corpusmill.jobs.core import class_archive, rootlock
 from corpusmill.jobs.core.config import Config, cache_dir
 
 log = logging.getLogger("corpusmill")
@@ -193,6 +193,10 @@ def _local_builder(config: Config, app_name: str | None, wanted: dict):
     jars = local_jars(config)
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
+    fast_start = class_archive.java_options(jars)      # the classes a local session loads, pre-parsed
+    if fast_start:
+        wanted["spark.driver.extraJavaOptions"] = " ".join(
+            x for x in (wanted.get("spark.driver.extraJavaOptions"), *fast_start) if x)
     for k, v in wanted.items():
         if v is not None:
             builder = builder.config(k, v)

@@ -55,6 +55,7 @@ class Tool:
     section: type | None = None    # a config section the tool owns ...
     section_name: str = ""         # ... under this YAML name (default: the tool's name)
     needs_ml: bool = False         # needs the [ml] extra (torch, transformers): checked before run
+    conf_layer: str = ""           # a YAML file of conf/ read over default.yaml for this verb (the demo's)
 
     def call(self, args: argparse.Namespace, config: Config) -> int:
         """run(args, config), after checking that the ML extra is installed when the tool needs it."""

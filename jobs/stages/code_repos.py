@@ -6,6 +6,9 @@ Steps (one Spark stage, two Delta tables):
                 bounded batches, then files are spread over tasks by hash(repo, path).
   2. signals    per-file batches: language, binary/generated/vendored/minified/lock/oversized flags,
                 imports, summary, definitions; `code.reject` decides which flags reject a file.
+  2b. benchmarks  with code.decontam, files holding benchmark n-grams (decontam.benchmarks whose
+                targets include code, the decontam stage's index) are rejected (contamination:<benchmark>)
+                and listed in `contamination`; with code.pii, personal data in files is replaced.
   3. dedup      exact (content hash) across repositories: the copy with the smallest (repo, path) is
                 kept; then near duplicates with the dedup stage's MinHash-LSH (udfs.dedup.lsh, tokenizer
                 "code"), same rule inside each cluster. Every rejected file goes to `rejected`.
@@ -36,12 +39,15 @@ from pyspark.sql import types as T
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, ConfigError
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_files, run_stage
+from corpusmill.jobs.stages import benchmark_index as bi
+from corpusmill.schemas import contamination as contamination_schema
 from corpusmill.schemas import code_files as files_schema
 from corpusmill.schemas import code_samples as samples_schema
 from corpusmill.udfs.code import ingest, pack
 from corpusmill.udfs.code import markdown as md
 from corpusmill.udfs.dedup.lsh import MinHashParams, near_duplicate_clusters
 from corpusmill.udfs.ml_extra import require
+from corpusmill.udfs.pii import redact as pii_redact
 
 log = logging.getLogger("corpusmill")
 
@@ -77,6 +83,8 @@ class CodeConfig:
     max_group_bytes: int              # ... or this many bytes
     ingest_batch_files: int           # files per Arrow batch when reading a source
     partitions: int                   # tasks for per-file work; 0 = spark.shuffle_partitions
+    decontam: bool                    # drop files holding decontam.benchmarks text (benchmarks with target code)
+    pii: bool                         # replace personal data in files as the pii stage does (pii section's settings)
 
     def __post_init__(self) -> None:
         bad = [f for f in self.reject if f not in FLAGS]
@@ -192,6 +200,62 @@ def decide(files: DataFrame, cfg: CodeConfig) -> DataFrame:
             .withColumn("file_id", F.substring(F.sha1(F.concat_ws("\u0000", "repo", "path")), 1, 32))
             .withColumn("is_oversized", F.col("bytes") > F.lit(cfg.max_file_bytes))
             .withColumn("reasons", reasons))
+
+
+def redact_files(files: DataFrame, config: Config) -> DataFrame:
+    """code.pii: personal data in file contents replaced by the pii section's placeholders; pii_finds counts it."""
+    from pyspark.sql.functions import pandas_udf
+
+    p = config.pii
+    settings, placeholders = p.settings(), dict(p.placeholders)
+
+    @pandas_udf("struct<content:string, pii_finds:int>")
+    def _redact(content):
+        import pandas as pd
+
+        out, n = [], []
+        for text in content.tolist():
+            finds = pii_redact.scan(text, settings) if text else []
+            out.append(pii_redact.redact(text, finds, placeholders) if finds else text)
+            n.append(len(finds))
+        return pd.DataFrame({"content": out, "pii_finds": n})
+
+    r = _redact("content")
+    return files.withColumn("_p", r).withColumn("content", F.col("_p.content")).withColumn(
+        "pii_finds", F.col("_p.pii_finds")).drop("_p")
+
+
+def benchmark_matches(spark: SparkSession, files: DataFrame, config: Config, enabled: bool) -> DataFrame:
+    """code.decontam: every readable file checked against the benchmarks with target code; files with at least
+    decontam.min_ngrams matched n-grams get the reason contamination:<benchmark> (null columns when off)."""
+    none = (files.withColumn("benchmark", F.lit(None).cast("string"))
+            .withColumn("benchmark_ngrams", F.lit(None).cast("int"))
+            .withColumn("benchmark_items", F.lit(None).cast(files_schema.TABLE.schema["benchmark_items"].dataType)))
+    if not enabled or not bi.specs_for(config, "code"):
+        return none
+    index = bi.build_index(spark, config, "code")
+    min_ngrams = config.decontam.min_ngrams
+    cand = files.where(F.col("content").isNotNull())
+    matches = (bi.match_rows(spark, cand, index, min_ngrams, id_col="file_id", text_col="content")
+               .where(F.col("matched_ngrams") >= min_ngrams)
+               .select(F.col("id").alias("file_id"), F.col("benchmark").alias("_b"),
+                       F.col("matched_ngrams").alias("_n"), F.col("items").alias("_items")))
+    return (none.join(matches, "file_id", "left")
+           .withColumn("benchmark", F.col("_b")).withColumn("benchmark_ngrams", F.col("_n"))
+           .withColumn("benchmark_items", F.col("_items"))
+           .withColumn("reasons", F.when(F.col("_b").isNotNull(), F.array_union(
+               "reasons", F.array(F.concat(F.lit("contamination:"), F.col("_b"))))).otherwise(F.col("reasons")))
+           .drop("_b", "_n", "_items"))
+
+
+def contamination_rows(written: DataFrame) -> DataFrame:
+    """(benchmark item, code file) pairs for the `contamination` table (stage code)."""
+    hit = written.where(F.col("benchmark").isNotNull())
+    return hit.select(F.lit("code").alias("stage"), F.explode("benchmark_items").alias("it"), F.col("file_id").alias("doc_id"),
+                      F.col("benchmark_ngrams").alias("doc_matched_ngrams"), F.lit("dropped").alias("action"),
+                      F.concat_ws(":", "repo", "path").alias("url")).select(
+        "stage", F.col("it.benchmark").alias("benchmark"), F.col("it.item_id").alias("item_id"), "doc_id",
+        F.col("it.ngrams").alias("matched_ngrams"), "doc_matched_ngrams", "action", "url")
 
 
 def dedup(spark: SparkSession, files: DataFrame, cfg: CodeConfig, ctx: StageRun) -> DataFrame:
@@ -409,22 +473,50 @@ def input_fingerprint(spark: SparkSession, cfg: CodeConfig, sources: list[ingest
     return fingerprint(items)
 
 
+def settings_fingerprint(config: Config) -> list[str]:
+    """What the code stage reads from other sections: the code benchmarks and n-gram settings (code.decontam),
+    the pii settings (code.pii)."""
+    cfg: CodeConfig = config.code
+    out = []
+    if cfg.decontam:
+        out.append(f"decontam:{bi.files_fingerprint(config, 'code')}:{config.decontam.min_ngrams}")
+    if cfg.pii:
+        out.append(f"pii:{config.section_hash('pii')}")
+    return out
+
+
+def check(config: Config) -> None:
+    """With code.decontam, the code benchmarks' files exist and have their fields (preflight, before Spark)."""
+    if "code" in config.sections and config.code.decontam:
+        bi.check(config, "code")
+
+
 def run(spark: SparkSession, config: Config, *, force: bool = False, inputs: list[str] | None = None,
         run_id: str | None = None) -> StageResult:
     if "code" not in config.sections:
         raise ConfigError("code: section missing from the config")
     cfg: CodeConfig = config.code
+    if not cfg.inputs and not any(i.startswith(INPUT_PREFIX) for i in (inputs or [])):
+        log.warning("[code] no repositories to read (code.inputs, or --input code:PATH): skipped")
+        return StageResult("code", "skipped")
     sources = resolve_inputs(config, inputs)
     paths = [s.path for s in sources]
-    fp = input_fingerprint(spark, cfg, sources)
+    check(config)
+    fp = fingerprint([input_fingerprint(spark, cfg, sources), *settings_fingerprint(config)])
     partitions = cfg.partitions or config.spark.shuffle_partitions
 
     def body(ctx: StageRun) -> Counts:
         ctx.describe(f"ingest {len(sources)} sources and compute file signals")
         files = decide(ingest_files(spark, cfg, sources, partitions), cfg)
+        files = redact_files(files, config) if cfg.pii else files.withColumn("pii_finds", F.lit(None).cast("int"))
+        if cfg.decontam:
+            ctx.describe("check files against the code benchmarks")
+        files = benchmark_matches(spark, files, config, cfg.decontam)
         files = dedup(spark, files, cfg, ctx)
         version = ctx.write_output(files_schema.TABLE, files)
         written = tableio.read_table(spark, config, files_schema.TABLE.name)
+        if cfg.decontam:
+            ctx.write_output(contamination_schema.TABLE, contamination_rows(written), replace_where="stage = 'code'")
         rows_in = ctx.rows_written(files_schema.TABLE.name)
         n_rej = ctx.write_rejected(rejected_rows(written))
         kept = written.where("keep")
@@ -472,6 +564,7 @@ STAGE = Stage(
     run=run,
     inputs=("files",),
     outputs=("code_files", "code_samples"),
+    check=check,
     report_thresholds=report_thresholds,
 )
 

@@ -135,13 +135,19 @@ def check_models(config: Config, spark: SparkSession | None = None) -> str:
         return d
     for remote in [m for m in (d, causal.model if causal else "") if is_remote(m)]:
         ship(spark, remote)
-    for lang in config.longctx.languages:
-        for p in model_paths(d, lang):
-            if not p.is_file():
-                raise ConfigError(f"longctx.languages: model file {p} for {lang!r} not found; build it with "
-                                  f"`corpusmill train-lm --lang {lang} --text FILE` (or set longctx.models_dir)")
+    missing = [lang for lang in config.longctx.languages if not all(p.is_file() for p in model_paths(d, lang))]
+    problems = []
+    if missing:
+        problems.append(f"longctx.languages: no KenLM model for {', '.join(missing)} in {d}: build each with "
+                        f"`corpusmill train-lm --lang {missing[0]} --text FILE`, set longctx.models_dir, or leave "
+                        f"longctx out of --stages")
     if causal is not None:
-        check_model(causal, "longctx.coherence.model")
+        try:
+            check_model(causal, "longctx.coherence.model")
+        except ConfigError as e:
+            problems.append(f"{e}; or `longctx.coherence.scorer: kenlm_cache` (no causal LM)")
+    if problems:
+        raise ConfigError("; and ".join(problems))
     return d
 
 

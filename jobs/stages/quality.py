@@ -1,4 +1,4 @@
-"""`quality` stage: advertisement and fluency classifiers over `safe`, writing the final `pretrain`.
+"""`quality` stage: advertisement and fluency classifiers over `decontaminated`, writing the final `pretrain`.
 
 Signals first, as in `safety`: both probabilities go to `quality_signals`, then keep / reasons come
 from per-language thresholds in config; kept documents become `pretrain` (documents columns: what
@@ -16,11 +16,12 @@ from pyspark.sql import functions as F
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, defaults_from
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
-from corpusmill.jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
-                                          reasons_array, split_rows, threshold_lines)
+from corpusmill.jobs.stages.classifier_stage import (checked_models, complete_thresholds, language_targets,
+                                                    models_fingerprint, per_language, reasons_array, split_rows,
+                                                    threshold_lines)
 from corpusmill.schemas import pretrain as pretrain_schema
 from corpusmill.schemas import quality_signals as signals_schema
-from corpusmill.udfs.classifiers.classify import ClassifierSpec, Target, score_targets
+from corpusmill.udfs.classifiers.classify import ClassifierSpec, score_targets_by_language
 
 log = logging.getLogger("corpusmill")
 
@@ -35,7 +36,7 @@ class QualityThresholds:
 
 @dataclass
 class QualityConfig:
-    input_tables: list[str]                 # first existing one is read (the safety stage's `safe`)
+    input_tables: list[str]                 # first existing one is read (the decontam stage's `decontaminated`)
     advertisement: ClassifierSpec = defaults_from("classifiers.inference")  # that block with these keys over it
     fluency: ClassifierSpec = defaults_from("classifiers.inference")
     advertisement_label: str                # the advertisement model's positive label
@@ -50,20 +51,23 @@ class QualityConfig:
 def check(config: Config) -> tuple[ClassifierSpec, ClassifierSpec]:
     """The models the config names exist and have its labels (preflight, before any Spark job)."""
     q = config.quality
-    ad = checked_spec(config, q.advertisement, q.advertisement_label, "quality.advertisement",
-                      "quality.advertisement_label")
-    flu = checked_spec(config, q.fluency, q.disfluent_label, "quality.fluency", "quality.disfluent_label")
+    th = complete_thresholds(q.thresholds, QualityThresholds, "quality.thresholds")
+    ad = checked_models(config, q.advertisement, q.advertisement_label, "quality.advertisement",
+                        "quality.advertisement_label", {lang: t.advertisement for lang, t in th.items()})
+    flu = checked_models(config, q.fluency, q.disfluent_label, "quality.fluency", "quality.disfluent_label",
+                         {lang: t.disfluent for lang, t in th.items()})
     return ad, flu
 
 
-def quality_signals(df: DataFrame, config: Config, ad: ClassifierSpec, flu: ClassifierSpec) -> DataFrame:
+def quality_signals(df: DataFrame, config: Config, ad: dict[str, ClassifierSpec],
+                    flu: dict[str, ClassifierSpec]) -> DataFrame:
     """The `quality_signals` rows for df: both probabilities, then keep / reasons."""
     q = config.quality
     th = complete_thresholds(q.thresholds, QualityThresholds, "quality.thresholds")
     sig = df.select("doc_id", "dump", "language", "text")
-    sig = score_targets(sig, "text", [Target(ad, q.advertisement_label, "p_advertisement", "advertisement_decided_by"),
-                                      Target(flu, q.disfluent_label, "p_disfluent", "fluency_decided_by")],
-                        what="quality")
+    targets = language_targets((ad, q.advertisement_label, "p_advertisement", "advertisement_decided_by"),
+                               (flu, q.disfluent_label, "p_disfluent", "fluency_decided_by"))
+    sig = score_targets_by_language(sig, "text", "language", targets, what="quality")
     lang = F.col("language")
     reasons = reasons_array(
         (F.col("p_advertisement") >= per_language(lang, th, "advertisement"), F.lit("advertisement")),
@@ -91,7 +95,7 @@ def run(spark, config: Config, *, force: bool = False, inputs=None, run_id: str 
         sig = tableio.read_table(spark, config, signals_schema.TABLE.name)
         return split_rows(ctx, src, sig, pretrain_schema.TABLE, signals_schema.TABLE.name, _detail())
 
-    fp = fingerprint([fingerprint_tables(spark, config, [src_name]), model_fingerprint(ad), model_fingerprint(flu)])
+    fp = fingerprint([fingerprint_tables(spark, config, [src_name]), models_fingerprint(ad), models_fingerprint(flu)])
     return run_stage(spark, config, "quality", inputs=[src_name], input_fingerprint=fp, body=body, force=force,
                      run_id=run_id)
 
@@ -111,7 +115,7 @@ STAGE = Stage(
     summary="advertisement and fluency classifiers -> the final pretraining table",
     section=QualityConfig,
     run=run,
-    inputs=("safe",),
+    inputs=("decontaminated",),
     outputs=("quality_signals", "pretrain"),
     check=check,
     report_thresholds=report_thresholds,

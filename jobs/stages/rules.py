@@ -29,8 +29,8 @@ from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fin
 from corpusmill.schemas import clean as clean_schema
 from corpusmill.schemas import rule_signals as signals_schema
 from corpusmill.udfs.rules import signals as rs
-from corpusmill.udfs.rules.base import Profile
-from corpusmill.udfs.rules.text_units import SPLITTERS
+from corpusmill.udfs.rules.base import WORD_UNITS, Profile
+from corpusmill.udfs.rules.text_units import SPLITTER_PACKAGES, SPLITTERS
 
 log = logging.getLogger("corpusmill")
 
@@ -50,8 +50,10 @@ class RulesConfig:
         for name, p in self.signals.items():
             if p.words not in SPLITTERS:
                 raise ConfigError(f"rules.signals.{name}.words: {p.words!r} is not one of {', '.join(SPLITTERS)}")
-            if p.c4_line_words not in ("whitespace", "tokens"):
-                raise ConfigError(f"rules.signals.{name}.c4_line_words: expected whitespace or tokens")
+            for unit in ("c4_line_words", "gopher_quality_words", "gopher_repetition_words", "fineweb_words"):
+                if getattr(p, unit) not in WORD_UNITS:
+                    raise ConfigError(f"rules.signals.{name}.{unit}: expected one of {', '.join(WORD_UNITS)}, "
+                                      f"got {getattr(p, unit)!r}")
         if "default" not in self.thresholds:
             raise ConfigError("rules.thresholds.default: missing (the thresholds of languages without their own)")
         default = _checked_thresholds(self.thresholds["default"], None, "default")
@@ -89,6 +91,20 @@ def _checked_thresholds(raw: dict, default: dict | None, name: str) -> dict[str,
     return out
 
 
+def check(config: Config) -> None:
+    """Before Spark: every word splitter the signal profiles name can be imported here."""
+    import importlib.util
+
+    if "rules" not in config.sections:
+        return
+    for name, p in config.rules.signals.items():
+        pkg = SPLITTER_PACKAGES.get(p.words)
+        if pkg and importlib.util.find_spec(pkg) is None:
+            other = next((w for w, q in SPLITTER_PACKAGES.items() if q != pkg), "")
+            raise ConfigError(f"rules.signals.{name}.words: {p.words} needs the Python package {pkg!r}, which is "
+                              f"not installed (pip install {pkg}, or set words: {other})")
+
+
 # ---- signals ------------------------------------------------------------------------------------
 
 _PASS = ["doc_id", "dump", "language"]
@@ -114,9 +130,13 @@ def measure(docs: DataFrame, config: Config) -> DataFrame:
 # ---- decision -----------------------------------------------------------------------------------
 
 def threshold_profile_col(config: Config) -> Column:
+    """The thresholds profile of each document's language, as udfs.rules.signals.profile_name picks it."""
     names = sorted(n for n in config.rules.thresholds if n != "default")
-    lang = F.lower(F.col("language"))
-    return F.when(lang.isin(names), lang).otherwise(F.lit("default")) if names else F.lit("default")
+    if not names:
+        return F.lit("default")
+    lang = F.lower(F.coalesce(F.col("language"), F.lit("")))
+    base = F.split(lang, "-").getItem(0)
+    return F.when(lang.isin(names), lang).when(base.isin(names), base).otherwise(F.lit("default"))
 
 
 def _fails(signal: str, op: str, value: Any) -> Column:
@@ -243,6 +263,7 @@ STAGE = Stage(
     run=run,
     inputs=("documents",),
     outputs=("rule_signals", "clean"),
+    check=check,
     report_thresholds=report_thresholds,
 )
 

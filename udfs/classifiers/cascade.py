@@ -2,9 +2,14 @@
 
 A binary head's band is an interval [lo, hi] of the first-pass probability of its second label
 (labels sorted: clean/toxic, ad/clean, ...). Inside it the encoder decides, outside it the first
-pass does. The band is chosen on the validation split when the model is trained: the narrowest
-one (fewest documents sent to the encoder) whose F1, for every label, is within `tolerance` of the
-better of the two models alone. Heads with more than two labels always go to the encoder.
+pass does. A stage decides at a cut on that probability (toxicity 0.8: toxic when p(toxic) >= 0.8;
+advertisement 0.9 on labels ad/clean: ad when p(clean) <= 0.1), so the band is chosen for the cuts
+the stage runs, on the validation split the model was trained with: the narrowest band (fewest
+documents to the encoder) whose decisions at every cut keep each label's F1 within `tolerance` of the
+better of the two models alone, and the flagged label's recall within `tolerance` of the encoder's.
+A first pass whose probabilities are less extreme than the encoder's would otherwise let through, at
+0.8, the documents the encoder flags at 0.8 and the first pass puts at 0.6. Heads with more than two
+labels always go to the encoder.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import numpy as np
 
 TOLERANCE = 0.005
 EMPTY = [1.0, 0.0]      # a band nothing falls in: the first pass decides every document
+EDGES = 61              # candidate band edges: quantiles of the first-pass probabilities, plus the cuts
 
 
 def f1_per_label(gold: np.ndarray, pred: np.ndarray, n_labels: int) -> np.ndarray:
@@ -24,6 +30,11 @@ def f1_per_label(gold: np.ndarray, pred: np.ndarray, n_labels: int) -> np.ndarra
     return out
 
 
+def recall(gold: np.ndarray, pred: np.ndarray, label: int) -> float:
+    n = np.sum(gold == label)
+    return float(np.sum((gold == label) & (pred == label)) / n) if n else 1.0
+
+
 def in_band(p: np.ndarray, band: tuple[float, float] | None) -> np.ndarray:
     """True where the encoder decides: p (first-pass probability of labels[1]) inside [lo, hi]."""
     if band is None:
@@ -32,36 +43,53 @@ def in_band(p: np.ndarray, band: tuple[float, float] | None) -> np.ndarray:
     return (p >= lo) & (p <= hi)
 
 
-def choose_band(cheap: np.ndarray, bert: np.ndarray, gold: np.ndarray, tolerance: float = TOLERANCE) -> dict:
-    """The band for one binary head from validation probabilities of labels[1] and gold ids (0/1).
+def cut_for(threshold: float, label_index: int) -> float:
+    """The cut on p(labels[1]) that flags label_index at threshold (p(labels[0]) = 1 - p(labels[1]))."""
+    return float(threshold) if label_index == 1 else round(1.0 - float(threshold), 12)
 
-    Returns {"band": [lo, hi], "share": ..., "f1": cascade F1 per label, "f1_cheap": ..., "f1_bert": ...}.
-    Candidate edges are quantiles of the first-pass probabilities below and above 0.5; an empty
-    band (first pass alone) and the full band (encoder alone) are always candidates.
+
+def decide(p: np.ndarray, cut: float, flagged: int) -> np.ndarray:
+    """Predicted label ids at a cut: the flagged label where its probability reaches the threshold."""
+    hit = p >= cut if flagged == 1 else p <= cut
+    return np.where(hit, flagged, 1 - flagged)
+
+
+def _scores(gold, p, cut, flagged) -> tuple[np.ndarray, float]:
+    pred = decide(p, cut, flagged)
+    return f1_per_label(gold, pred, 2), recall(gold, pred, flagged)
+
+
+def choose_band(cheap: np.ndarray, bert: np.ndarray, gold: np.ndarray, tolerance: float = TOLERANCE,
+                cuts: tuple[float, ...] = (0.5,), flagged: int = 1) -> dict:
+    """The band for one binary head from validation probabilities of labels[1] and gold ids (0/1),
+    for decisions at `cuts` (on p(labels[1])) that flag label `flagged`.
+
+    Returns {"band": [lo, hi], "share", "cuts", "flagged", "f1", "f1_cheap", "f1_bert", "recall",
+    "recall_bert", "tolerance"}: per-label F1 and the flagged label's recall at each cut (lists in
+    the order of `cuts`), for the cascade, the first pass alone and the encoder alone.
     """
     cheap, bert, gold = np.asarray(cheap, float), np.asarray(bert, float), np.asarray(gold, int)
-    f_cheap = f1_per_label(gold, (cheap >= 0.5).astype(int), 2)
-    f_bert = f1_per_label(gold, (bert >= 0.5).astype(int), 2)
-    target = np.maximum(f_cheap, f_bert) - tolerance
-    below, above = cheap[cheap < 0.5], cheap[cheap >= 0.5]
-    q = np.linspace(0, 1, 41)
-    los = np.unique(np.concatenate([[0.5, 0.0], np.quantile(below, q) if len(below) else []]))
-    his = np.unique(np.concatenate([[0.5, 1.0], np.quantile(above, q) if len(above) else []]))
+    cuts = tuple(float(c) for c in cuts)
+    alone = {"cheap": [_scores(gold, cheap, c, flagged) for c in cuts],
+             "bert": [_scores(gold, bert, c, flagged) for c in cuts]}
+    f1_target = [np.maximum(fc, fb) - tolerance for (fc, _), (fb, _) in zip(alone["cheap"], alone["bert"])]
+    rec_target = [rb - tolerance for _, rb in alone["bert"]]
+    q = np.linspace(0, 1, EDGES)
+    edges = np.unique(np.concatenate([[0.0, 1.0], cuts, np.quantile(cheap, q) if len(cheap) else []]))
+    candidates = [None] + [(lo, hi) for i, lo in enumerate(edges) for hi in edges[i:]]   # None: no band
     best = None
-    for lo in los:
-        for hi in his:
-            if hi < lo:
-                continue
-            route = (cheap >= lo) & (cheap <= hi)
-            if lo == 0.5 and hi == 0.5:
-                route = np.zeros(len(cheap), dtype=bool)            # the empty band: first pass alone
-            p = np.where(route, bert, cheap)
-            f = f1_per_label(gold, (p >= 0.5).astype(int), 2)
-            share = float(route.mean()) if len(route) else 0.0
-            slack = float(np.min(f - target))
-            key = (slack >= 0, -share if slack >= 0 else slack, float(f.mean()))
-            if best is None or key > best[0]:
-                best = (key, [float(lo), float(hi)] if route.any() else EMPTY, share, f)
-    _, band, share, f = best
-    return {"band": band, "share": share, "f1": f.tolist(), "f1_cheap": f_cheap.tolist(),
-            "f1_bert": f_bert.tolist(), "tolerance": tolerance}
+    for band in candidates:
+        route = np.zeros(len(cheap), dtype=bool) if band is None else (cheap >= band[0]) & (cheap <= band[1])
+        p = np.where(route, bert, cheap)
+        got = [_scores(gold, p, c, flagged) for c in cuts]
+        slack = min(min(float(np.min(f - t)), r - rt) for (f, r), t, rt in zip(got, f1_target, rec_target))
+        share = float(route.mean()) if len(route) else 0.0
+        key = (slack >= 0, -share if slack >= 0 else slack, float(np.mean([f.mean() for f, _ in got])))
+        if best is None or key > best[0]:
+            best = (key, [float(band[0]), float(band[1])] if route.any() else EMPTY, share, got)
+    _, band, share, got = best
+    return {"band": band, "share": share, "cuts": list(cuts), "flagged": flagged,
+            "f1": [f.tolist() for f, _ in got], "recall": [r for _, r in got],
+            "f1_cheap": [f.tolist() for f, _ in alone["cheap"]], "recall_cheap": [r for _, r in alone["cheap"]],
+            "f1_bert": [f.tolist() for f, _ in alone["bert"]], "recall_bert": [r for _, r in alone["bert"]],
+            "tolerance": tolerance}

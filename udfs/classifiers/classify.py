@@ -62,7 +62,8 @@ class ClassifierSpec:
     classifiers.inference): its values are checked here, at construction, and its errors name no key;
     the config loader puts them under the section's key."""
 
-    model: str                      # model dir or hub id; "none" turns the classifier off (no torch needed)
+    model: str | dict[str, str]     # model dir or hub id ("none": off, no torch needed), or language -> model
+                                    #   ({default: X, zh: Y}: each document by its language, as thresholds)
     head: str                       # head of a multi-head model ("": the model's only head)
     strategy: str                   # head | head_tail | chunk_mean | chunk_max (per-label max: no sum to 1)
     max_length: int                 # tokens per model input, special tokens included
@@ -78,10 +79,22 @@ class ClassifierSpec:
 
     @property
     def off(self) -> bool:
-        """`model: none`: no scores (null probabilities, decided by "off"), so no reason fires."""
-        return self.model.strip().lower() == MODEL_OFF
+        """`model: none` (for every language): no scores (null probabilities, decided by "off"), so no
+        reason fires."""
+        return all(m.strip().lower() == MODEL_OFF for m in self.models().values())
+
+    def models(self) -> dict[str, str]:
+        """language key -> model; one model is {"default": model}."""
+        return dict(self.model) if isinstance(self.model, dict) else {"default": self.model}
 
     def __post_init__(self) -> None:
+        if isinstance(self.model, dict):
+            if "default" not in self.model:
+                raise ConfigError(f"model: a per-language map needs a `default` entry (the model of every other "
+                                  f"language, or none), got keys {sorted(self.model)}")
+            bad = [k for k in self.model if k != k.strip().lower() or not k]
+            if bad:
+                raise ConfigError(f"model: language keys are lower-case tags (zh, pt-br), got {bad}")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"strategy {self.strategy!r} unknown (one of {', '.join(STRATEGIES)})")
         if self.device not in DEVICES:
@@ -139,8 +152,9 @@ def check_model(spec: ClassifierSpec, key: str) -> None:
         except Exception as e:  # noqa: BLE001 - any failure: unusable
             raise ConfigError(f"{key}: model directory {spec.model} not found, and the hub has no such model "
                               f"or cannot be reached ({str(e).strip().splitlines()[0][:120]})") from None
-    raise ConfigError(f"{key}: model directory {spec.model} not found "
-                      f"(train one with `corpusmill train-classifier` or give a hub id)")
+    raise ConfigError(f"{key}: model directory {spec.model} not found: train one (`corpusmill train-classifier "
+                      f"--input HEAD=labeled.csv --out DIR`), give a model directory or hub id, or turn it off with "
+                      f"`{key}: none` (`classifiers.inference.model: none` turns off all four)")
 
 
 # ---- device and precision -------------------------------------------------------------------------
@@ -575,6 +589,30 @@ def cascade_note(spec: ClassifierSpec) -> str | None:
     return None
 
 
+def head_meta(spec: ClassifierSpec) -> tuple[str, dict] | None:
+    """(model directory, heads.json entry) of spec's head for a local multi-head model, else None."""
+    path = local_path(spec.model)
+    if not (os.path.isdir(path) and is_multihead(path)):
+        return None
+    heads = read_meta(path)["heads"]
+    return path, heads[head_name({k: v["labels"] for k, v in heads.items()}, spec.head, spec.model)]
+
+
+def operating_band(spec: ClassifierSpec, label: str, thresholds: list[float], tolerance: float) -> dict | None:
+    """The cascade band for spec's head when a stage flags `label` at `thresholds` (one per language
+    setting): chosen on the validation probabilities stored with the model (cascade.choose_band);
+    None when the model stores none. The result also says what it costs and keeps, on that split."""
+    found = head_meta(spec)
+    if found is None or not found[1].get("validation_probs") or len(found[1]["labels"]) != 2:
+        return None
+    path, h = found
+    with np.load(os.path.join(path, h["validation_probs"])) as v:
+        cheap, bert, gold = v["cheap"], v["bert"], v["gold"]
+    flagged = h["labels"].index(label)
+    cuts = sorted({cascade.cut_for(t, flagged) for t in thresholds})
+    return cascade.choose_band(cheap, bert, gold, tolerance, cuts=tuple(cuts), flagged=flagged)
+
+
 class Meter:
     """Rows scored in this worker, printed to stderr at most every PROGRESS_SECONDS (executor logs)."""
 
@@ -674,6 +712,47 @@ def score_targets(df, text_col: str, targets: list[Target], *, what: str = "clas
     pass per document; others get a pass each. Null texts give nulls. Callers check the models first
     (check_model) so that errors name their config keys.
     """
+    return _score_one_key(df, text_col, targets, what, "", None)
+
+
+def score_targets_by_language(df, text_col: str, lang_col: str, targets: dict[str, list[Target]], *,
+                              what: str = "classify"):
+    """score_targets with a model per language key: targets[key] (the same columns for every key)
+    score only the rows whose language_key is `key`, and each row's columns hold its key's scores."""
+    from pyspark.sql import functions as F
+
+    keys = sorted(targets)
+    if keys == ["default"]:
+        return score_targets(df, text_col, targets["default"], what=what)
+    route = language_key(F.col(lang_col), keys)
+    for key in keys:
+        df = _score_one_key(df, text_col, targets[key], what, f"__{_safe(key)}", route == key)
+    for t in targets["default"]:
+        for c in (t.column, t.column + "_cheap", t.column + "_bert", t.decided_col):
+            parts = [f"{c}__{_safe(k)}" for k in keys]
+            df = df.withColumn(c, F.coalesce(*[F.col(x) for x in parts])).drop(*parts)
+    return df
+
+def _safe(key: str) -> str:
+    return re.sub(r"[^0-9a-z]", "_", key)
+
+
+def language_key(lang_col, keys: list[str]):
+    """Each row's key among `keys` for its language: the exact tag, else its primary subtag, else
+    `default` (as the stages' per-language thresholds)."""
+    from pyspark.sql import functions as F
+
+    named = sorted(k for k in keys if k != "default")
+    if not named:
+        return F.lit("default")
+    m = F.create_map(*[x for k in named for x in (F.lit(k), F.lit(k))])
+    low = F.lower(F.coalesce(lang_col, F.lit("")))
+    return F.coalesce(F.try_element_at(m, low), F.try_element_at(m, F.split(low, "-")[0]), F.lit("default"))
+
+
+def _score_one_key(df, text_col: str, targets: list[Target], what: str, suffix: str, rows):
+    """score_targets for specs with one model each; output columns get `suffix`; only `rows` (a
+    boolean column; None: all) are scored, the others get nulls."""
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType
@@ -681,9 +760,10 @@ def score_targets(df, text_col: str, targets: list[Target], *, what: str = "clas
     groups: dict[tuple, list[Target]] = {}
     for t in targets:
         if t.spec.off:
-            df = df.select("*", *[F.lit(None).cast(DoubleType()).alias(c)
+            off = F.lit("off") if rows is None else F.when(rows, F.lit("off"))
+            df = df.select("*", *[F.lit(None).cast(DoubleType()).alias(c + suffix)
                                   for c in (t.column, t.column + "_cheap", t.column + "_bert")],
-                           F.lit("off").alias(t.decided_col))
+                           off.alias(t.decided_col + suffix))
             continue
         groups.setdefault(_pass_key(t.spec), []).append(t)
     for n, group in enumerate(groups.values()):
@@ -704,14 +784,17 @@ def score_targets(df, text_col: str, targets: list[Target], *, what: str = "clas
                     values = _texts(texts)
                     res = scorer.score_targets(values, group)
                     yield pd.DataFrame({c: res[c] for c in names})
+                    live = sum(1 for v in values if v is not None)
                     encoded = sum(1 for i in range(len(values))
                                   if any(res[t.decided_col][i] == "bert" for t in group))
-                    meter.add(len(values), encoded)
+                    meter.add(live, encoded)
             return _score
 
-        col = f"_scores{n}"
-        df = df.withColumn(col, pandas_udf(make(), StructType(fields))(_cut_column(text_col, spec)))
-        df = df.select("*", *[F.col(f"{col}.{c}").alias(c) for c in names]).drop(col)
+        col = f"_scores{suffix}{n}"
+        text = _cut_column(text_col, spec)
+        text = text if rows is None else F.when(rows, text)
+        df = df.withColumn(col, pandas_udf(make(), StructType(fields))(text))
+        df = df.select("*", *[F.col(f"{col}.{c}").alias(c + suffix) for c in names]).drop(col)
     return df
 
 

@@ -18,7 +18,7 @@ characters; punctuation is meaningful in code so it is never stripped).
 
 Documents with fewer tokens than the shingle size get one shingle made of all their tokens (so
 short exact copies still match each other); documents with no token get no signature at all
-(num_shingles = 0, signature null) and can only be exact duplicates.
+(num_shingles = 0, signature null) and can only be exact duplicates, of documents with the same text.
 """
 from __future__ import annotations
 
@@ -230,7 +230,8 @@ def exact_hashes(tok_h: np.ndarray, tok_d: np.ndarray, n_docs: int) -> list[str]
     """128-bit hash (32 hex) of each document's token sequence: equal normalized texts, equal hash.
 
     Two independent 64-bit sums of (position, token hash) mixes per document, plus the token
-    count; documents without a token all share one value (they are exact copies of each other).
+    count; documents without a token all share one value here (compute_batch gives those a hash
+    of their text instead).
     """
     counts = np.bincount(tok_d, minlength=n_docs).astype(np.uint64) if len(tok_d) else np.zeros(n_docs, np.uint64)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
@@ -394,7 +395,7 @@ class SignatureSpec:
 
     def key(self) -> str:
         n = self.norm
-        blob = (f"v2|{self.num_perm}|{self.ngram}|{self.seed}|{self.bands}x{self.rows}|"
+        blob = (f"v3|{self.num_perm}|{self.ngram}|{self.seed}|{self.bands}x{self.rows}|"
                 f"{int(n.lowercase)}{int(n.strip_punct)}{int(n.digits_to_zero)}{int(n.unicode_nfkc)}")
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
@@ -415,7 +416,19 @@ def compute_batch(texts: list[str | None], tokenizers: list[str], spec: Signatur
     counts = np.bincount(sd, minlength=n).astype(np.int32) if len(sd) else np.zeros(n, np.int32)
     sig = minhash(sh, sd, n, spec.num_perm, spec.seed)
     bands = band_hashes(sig, spec.bands, spec.rows)
-    return BatchSignatures(exact_hashes(th, td, n), counts, sig, bands)
+    exact = exact_hashes(th, td, n)
+    n_tokens = np.bincount(td, minlength=n) if len(td) else np.zeros(n, np.int64)
+    for i in np.flatnonzero(n_tokens == 0).tolist():
+        exact[i] = textless_hash(texts[i])
+    return BatchSignatures(exact, counts, sig, bands)
+
+
+def textless_hash(text: str | None) -> str:
+    """Exact hash of a document the normalization leaves no token of ("!!!", "★ ★", ""): its text with
+    runs of whitespace made one space, so only copies of the same symbols are exact duplicates (a
+    shared value would make every such document a copy of every other)."""
+    flat = " ".join((text or "").split())
+    return hashlib.blake2b(b"\x00no-token\x00" + flat.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def shingle_sets(texts: list[str | None], tokenizers: list[str], ngram: int,

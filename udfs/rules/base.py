@@ -8,6 +8,7 @@ jobs/stages/rules.py `decide`; in plain Python: `Family.failed`, the reference f
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 from itertools import chain
 from typing import Any
 
@@ -18,13 +19,24 @@ from corpusmill.udfs.rules import text_units
 class Profile:
     """How one language is measured: a `rules.signals` entry (values in conf/default.yaml)."""
 
-    words: str                  # word splitter: latin (spaCy-like rules) | jieba (Chinese) | chars (Japanese)
+    words: str                  # word splitter: latin (spaCy-like rules) | rjieba, jieba (Chinese) | chars (Japanese)
     stop_words: str             # auto (list of the document's language) | none | a language code
     short_line_chars: int       # FineWeb: a line of at most this many characters is short
     max_word_chars: int         # C4: lines with a longer word are dropped
-    c4_line_words: str          # C4 words per line: whitespace (str.split) | tokens (the word splitter)
+    c4_line_words: str          # C4 words per line: whitespace | tokens (WORD_UNITS)
     terminal_punctuation: str   # C4: a line must end with one of these characters
     remove_citations: bool      # C4: strip [1], [edit], [citation needed] first
+    gopher_quality_words: str   # the words Gopher quality counts: whitespace | tokens (WORD_UNITS)
+    gopher_repetition_words: str  # the words of Gopher repetition's n-grams: whitespace | tokens
+    fineweb_words: str          # the words of FineWeb's newlines-per-word: whitespace | tokens
+
+
+# How a rule family counts words:
+#   tokens      the splitter's tokens, every punctuation mark a token of its own (datatrove's words);
+#   whitespace  the Gopher paper's words: whitespace-separated, punctuation attached. A segmenter's
+#               language has no spaces between words, so there it is the splitter's words with each
+#               punctuation-only token attached to the word before it (what spaces do in English).
+WORD_UNITS = ("whitespace", "tokens")
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,31 @@ class Units:
     lines: list[str]                         # text.splitlines()
     line_words: list[list[str]]              # the word tokens of each line; `words` is their concatenation
     newlines: int                            # "\n" characters
+    segmented: bool                          # words come from a segmenter / character units, not spaces
+
+    def words_as(self, unit: str) -> list[str]:
+        """The document's words in a WORD_UNITS unit (computed once per document and unit)."""
+        return self.words if unit == "tokens" else self.whitespace_words
+
+    @cached_property
+    def whitespace_words(self) -> list[str]:
+        return list(chain.from_iterable(self.line_whitespace_words))
+
+    @cached_property
+    def line_whitespace_words(self) -> list[list[str]]:
+        """Each line's words in the `whitespace` unit (punctuation never attaches across a line break)."""
+        if not self.segmented:
+            return [ln.split() for ln in self.lines]
+        out = []
+        for toks in self.line_words:
+            words: list[str] = []
+            for t in toks:
+                if words and text_units.is_symbol_token(t):
+                    words[-1] += t
+                else:
+                    words.append(t)
+            out.append(words)
+        return out
 
 
 def units(text: str | None, profile: Profile) -> Units:
@@ -46,7 +83,8 @@ def units(text: str | None, profile: Profile) -> Units:
     split = text_units.word_splitter(profile.words)
     lines = text.splitlines()
     line_words = [split(line) if line.strip() else [] for line in lines]
-    return Units(text, list(chain.from_iterable(line_words)), lines, line_words, text.count("\n"))
+    return Units(text, list(chain.from_iterable(line_words)), lines, line_words, text.count("\n"),
+                 profile.words != "latin")
 
 
 def ratio(a: float, b: float) -> float | None:

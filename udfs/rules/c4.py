@@ -57,9 +57,8 @@ def measure(u: Units, profile: Profile) -> dict:
     end_punct = tuple(profile.terminal_punctuation)
     latin = profile.words == "latin"
     token_words = profile.c4_line_words == "tokens"
-    for raw, raw_words in zip(u.lines, u.line_words):
+    for raw, lwords in zip(u.lines, u.line_words if token_words else u.line_whitespace_words):
         line = raw.strip()
-        lwords = raw_words if token_words else line.split()
         if lwords and max(map(len, lwords)) > profile.max_word_chars:
             long += 1
             continue

@@ -51,5 +51,5 @@ def measure(u: Units, profile: Profile) -> dict:
         "fw_line_punct_frac": ratio(sum(1 for ln in lines if ln.endswith(_STOP)), n),
         "fw_short_line_frac": ratio(sum(1 for ln in lines if len(ln) <= profile.short_line_chars), n),
         "fw_dup_line_char_frac": ratio(find_duplicates(lines)[1], len(u.text) - u.newlines) if n else None,
-        "fw_newline_word_ratio": ratio(u.newlines, len(u.words)),
+        "fw_newline_word_ratio": ratio(u.newlines, len(u.words_as(profile.fineweb_words))),
     }

@@ -2,7 +2,8 @@
 
 Same quantities as datatrove's GopherQualityFilter and GopherRepetitionFilter: same line and
 paragraph splitting, same greedy duplicate-n-gram scan, same "first most common n-gram" tie-break.
-Both families read one word-id array, so they are measured together.
+Each family counts words in its profile's unit (base.WORD_UNITS: datatrove's tokens, or the Gopher
+paper's whitespace words); with one unit for both, they share one word-id array.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from corpusmill.udfs.rules.stopwords import stop_words_for
 
 # (name, kind, what it holds); kind: long | double | bool
 SIGNALS: list[tuple[str, str, str]] = [
-    ("gq_nonsymbol_words", "long", "Gopher: words with at least one non-punctuation character"),
+    ("gq_nonsymbol_words", "long", "Gopher: words with at least one non-punctuation character (gq_*: words in "
+                                   "the profile's gopher_quality_words unit, gr_*: gopher_repetition_words)"),
     ("gq_mean_word_len", "double", "Gopher: mean length of the non-symbol words (null when none)"),
     ("gq_hash_ratio", "double", "Gopher: '#' characters per word"),
     ("gq_ellipsis_ratio", "double", "Gopher: ellipses ('...' or '…') per word"),
@@ -103,20 +105,31 @@ _TOKEN_INFO: dict[str, tuple[int, bool, bool]] = {}
 
 
 def measure(u: Units, profile: Profile, language: str | None) -> dict:
-    """The gq_* and gr_* signals of one document."""
-    text, words = u.text, u.words
-    n_chars, n_words, n_lines = len(text), len(words), len(u.lines)
-    out: dict = {}
-    # ---- quality
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(words))}     # first-occurrence order
-    ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=n_words)
+    """The gq_* and gr_* signals of one document, each family over its profile's word unit."""
+    q_words = u.words_as(profile.gopher_quality_words)
+    q = _word_ids(q_words)
+    r_words = u.words_as(profile.gopher_repetition_words)
+    r = q if r_words is q_words else _word_ids(r_words)
+    return {**_quality(u, q_words, q, profile, language), **_repetition(u.text, r)}
+
+
+def _word_ids(words: list[str]) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """(vocabulary in first-occurrence order, each word's id, per-vocabulary (length, non-symbol, alpha))."""
+    vocab = {w: i for i, w in enumerate(dict.fromkeys(words))}
+    ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
     info = _TOKEN_INFO.get
     vinfo = np.array([info(w) or _token_info(w) for w in vocab], dtype=np.int64).reshape(-1, 3)
+    return vocab, ids, vinfo
+
+
+def _quality(u: Units, words: list[str], wid, profile: Profile, language: str | None) -> dict:
+    text, n_words, n_lines = u.text, len(words), len(u.lines)
+    vocab, ids, vinfo = wid
+    out: dict = {}
     vcount = np.bincount(ids, minlength=len(vocab))
     nonsym = int(vcount @ vinfo[:, 1])
     nonsym_len = int(vcount @ (vinfo[:, 0] * vinfo[:, 1]))
     alpha = int(vcount @ vinfo[:, 2])
-    lens = vinfo[ids, 0] if n_words else np.zeros(0, dtype=np.int64)
     out["gq_nonsymbol_words"] = nonsym
     out["gq_mean_word_len"] = ratio(nonsym_len, nonsym)
     out["gq_hash_ratio"] = ratio(text.count("#"), n_words)
@@ -135,7 +148,13 @@ def measure(u: Units, profile: Profile, language: str | None) -> dict:
     else:
         stop = stop_words_for(language if profile.stop_words == "auto" else profile.stop_words)
     out["gq_stop_words"] = len(set(stop) & vocab.keys()) if stop is not None else None
-    # ---- repetition
+    return out
+
+
+def _repetition(text: str, wid) -> dict:
+    _vocab, ids, vinfo = wid
+    n_chars = len(text)
+    out: dict = {}
     paras = _PARA_SPLIT.split(text.strip())
     d, dc = find_duplicates(paras)
     out["gr_dup_para_frac"] = ratio(d, len(paras)) if n_chars else None
@@ -144,6 +163,7 @@ def measure(u: Units, profile: Profile, language: str | None) -> dict:
     d, dc = find_duplicates(rlines)
     out["gr_dup_line_frac"] = ratio(d, len(rlines)) if n_chars else None
     out["gr_dup_line_char_frac"] = ratio(dc, n_chars)
+    lens = vinfo[ids, 0] if len(ids) else np.zeros(0, dtype=np.int64)
     lens_cum = np.concatenate(([0], np.cumsum(lens)))
     grams = ngram_hash_series(ids, 10)
     for n in (2, 3, 4):

@@ -46,10 +46,19 @@ def failed_rules(signals: dict, thresholds: dict[str, Any]) -> list[str]:
 
 # ---- Arrow batch adapter -------------------------------------------------------------------------
 
-def resolve_profile(profiles: dict[str, dict], language: str | None) -> tuple[str, Profile]:
-    """(profile name, Profile) for a document language: its own profile or `default`."""
+def profile_name(names, language: str | None) -> str:
+    """The profile of a document language: its own, else its base language's (zh for pycld2's zh-Hant),
+    else `default`."""
     lang = (language or "").lower()
-    name = lang if lang in profiles and lang != "default" else "default"
+    for name in (lang, lang.split("-")[0]):
+        if name in names and name != "default":
+            return name
+    return "default"
+
+
+def resolve_profile(profiles: dict[str, dict], language: str | None) -> tuple[str, Profile]:
+    """(profile name, Profile) for a document language (profile_name)."""
+    name = profile_name(profiles, language)
     return name, Profile(**profiles[name])
 
 

@@ -6,7 +6,10 @@ Three word splitters, chosen per language profile:
   rules modelled on spaCy's English tokenizer (the tokenizer datatrove's Gopher and FineWeb filters
   use), so word counts, mean word length and n-grams agree with datatrove's. Pure Python + ``re``
   with a per-process cache of chunk splits: natural text is Zipfian, so most chunks are cache hits.
-- ``jieba``: Chinese word segmentation (jieba, loaded once per process), whitespace dropped.
+- ``rjieba``: Chinese word segmentation by rjieba (jieba-rs: jieba's dictionary and HMM, native
+  code, ~20x faster), with runs like ``zh-hk`` or ``formula_1`` split the way jieba splits them, so
+  its words are jieba's (99.999% of the words of the CMRC 2018 passages); whitespace dropped.
+- ``jieba``: the same segmentation by the pure-Python jieba package (the reference for ``rjieba``).
 - ``chars``: Japanese (or any unsegmented script) in character units: every CJK / kana character
   is a word, runs of other letters and digits are words, punctuation characters are tokens.
 """
@@ -273,6 +276,31 @@ def words_jieba(text: str) -> list[str]:
     return [w for w in (t.strip() for t in _jieba().lcut(text, HMM=True)) if w]
 
 
+@lru_cache(maxsize=1)
+def _rjieba():
+    import rjieba
+
+    return rjieba
+
+
+# jieba cuts a run of Latin letters / digits joined by these characters ("zh-hk", "formula_1") into its
+# alphanumeric pieces and the joiners (its fallback pattern below); jieba-rs keeps the run whole.
+_JOINED = re.compile(r"[+#&._%\-]")
+_ALNUM_PIECE = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
+
+
+def words_rjieba(text: str) -> list[str]:
+    """Chinese words by rjieba (jieba-rs), cut as jieba cuts them; whitespace tokens dropped."""
+    rj = _rjieba()
+    out: list[str] = []
+    for w in rj.cut(text, True):
+        if len(w) > 1 and _JOINED.search(w) and not rj.has_word(w):   # "C++" is a dictionary word: kept
+            out.extend(p for p in _ALNUM_PIECE.split(w) if p)
+        else:
+            out.append(w)
+    return [w for w in (t.strip() for t in out) if w]
+
+
 # ---- Japanese and other unsegmented scripts: character units ------------------------------------
 
 _CHAR_UNITS = re.compile(
@@ -287,7 +315,9 @@ def words_chars(text: str) -> list[str]:
     return _CHAR_UNITS.findall(text)
 
 
-SPLITTERS = {"latin": words_latin, "jieba": words_jieba, "chars": words_chars}
+SPLITTERS = {"latin": words_latin, "rjieba": words_rjieba, "jieba": words_jieba, "chars": words_chars}
+# the package each splitter imports (checked before Spark starts: jobs/stages/rules.py)
+SPLITTER_PACKAGES = {"rjieba": "rjieba", "jieba": "jieba"}
 
 
 def word_splitter(name: str):
@@ -297,9 +327,18 @@ def word_splitter(name: str):
         raise ValueError(f"unknown word splitter {name!r} (known: {', '.join(SPLITTERS)})") from None
 
 
+_SYMBOL_TOKENS: dict[str, bool] = {}
+
+
 def is_symbol_token(tok: str) -> bool:
-    """True when every character is punctuation/control (the token is no real word)."""
-    return all(ch in PUNCTUATION_CHARS for ch in tok)
+    """True when every character is punctuation/control (the token is no real word); cached per process."""
+    v = _SYMBOL_TOKENS.get(tok)
+    if v is None:
+        v = all(ch in PUNCTUATION_CHARS for ch in tok)
+        if len(_SYMBOL_TOKENS) >= 1_000_000:
+            _SYMBOL_TOKENS.clear()
+        _SYMBOL_TOKENS[tok] = v
+    return v
 
 
 def is_punct_token(tok: str) -> bool:

@@ -54,6 +54,23 @@ def _read_terms(path: Path) -> list[str]:
     return out
 
 
+PACKAGED = Path(__file__).resolve().parent / "data"
+PACKAGE_PREFIX = "package:"
+
+
+def packaged_path(entry: str) -> str:
+    """`package:NAME` -> the folder of word lists NAME that ships with corpusmill (ldnoobw); other
+    entries as they are."""
+    if not entry.startswith(PACKAGE_PREFIX):
+        return entry
+    name = entry[len(PACKAGE_PREFIX):]
+    found = PACKAGED / name
+    if not name or "/" in name or not found.is_dir():
+        shipped = sorted(p.name for p in PACKAGED.iterdir() if p.is_dir())
+        raise ValueError(f"{entry}: no such packaged list (packaged: {', '.join(PACKAGE_PREFIX + s for s in shipped)})")
+    return str(found)
+
+
 def load_wordlists(paths: list[str]) -> dict[str, list[str]]:
     """lang -> sorted distinct terms, from LDNOOBW-style folders/files and `lang=path` lexicons.
 

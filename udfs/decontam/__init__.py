@@ -1,0 +1,1 @@
+"""Benchmark decontamination: n-gram hashing, the benchmark index, benchmark files."""
