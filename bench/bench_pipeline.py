@@ -226,7 +226,8 @@ class TreeRSS(Sampler):
 
 # ---- the run --------------------------------------------------------------------------------------
 def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, overrides=(), warcs: str | None = None):
-    """The bench's config file: the generated JSONL as text sources, or the WARC files `warcs` names."""
+    """The bench's config file: the generated JSONL as text sources, or the WARC files `warcs` names,
+    read over conf/demo.yaml (the blocklists, benchmarks and models that demo_assets.prepare writes)."""
     from corpusmill.jobs.registry import load_config
 
     sources = [{"path": str(corpus / d / "*.jsonl.gz"), "format": "jsonl", "source_type": "web", "dump": d,
@@ -240,7 +241,7 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, 
     import yaml
 
     path.write_text(yaml.safe_dump(conf, allow_unicode=True))
-    return load_config(str(path), list(overrides))
+    return load_config(str(path), list(overrides), layers=("demo.yaml",))
 
 
 TRAIN_ARGS = ("--epochs", "2", "--max-length", "64", "--batch-size", "16", "--lr", "1e-4")
