@@ -60,6 +60,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def ut1_adult(folder: Path) -> Path:
+    """A small UT1 blocklist folder: category adult with one domain (hot-xxx.net) and one URL prefix
+    (mixed-site.com/adult), as the safety and format tests block them."""
+    (folder / "adult").mkdir(parents=True)
+    (folder / "adult" / "domains").write_text("hot-xxx.net\n")
+    (folder / "adult" / "urls").write_text("mixed-site.com/adult\n")
+    (folder / "adult" / "usage").write_text("black\n")
+    return folder
+
+
 # ---- the demo's store: one `corpusmill demo` per test run, read by every test that only reads it ------------
 # smaller than `corpusmill demo`'s: 40 pages per dump; classifiers from 32 examples, one epoch (their
 # quality is not what these tests read; the training path is test_train_classifier's and test_cascade's)

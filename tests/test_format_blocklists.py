@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ut1_adult
 from test_format import EN, write_warc
 
 from corpusmill.jobs.core import tableio
@@ -17,11 +18,7 @@ ODD_URLS = ["http://[::1", "not a url", "", "http://exa mple.com/a b", "javascri
 @pytest.fixture
 def block_lists(tmp_path) -> tuple[Path, Path]:
     """A UT1 folder (adult: a domain and a URL prefix) and a plain one-domain-a-line list (gambling)."""
-    ut1 = tmp_path / "lists" / "ut1"
-    (ut1 / "adult").mkdir(parents=True)
-    (ut1 / "adult" / "domains").write_text("hot-xxx.net\n")
-    (ut1 / "adult" / "urls").write_text("mixed-site.com/adult\n")
-    (ut1 / "adult" / "usage").write_text("black\n")
+    ut1 = ut1_adult(tmp_path / "lists" / "ut1")
     plain = tmp_path / "lists" / "gambling"
     plain.write_text("# casinos\ncasino-royal.example\n")
     return ut1, plain

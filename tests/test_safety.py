@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import ut1_adult
 from pyspark.sql import functions as F
 
 from corpusmill.jobs.core import tableio
@@ -68,11 +69,7 @@ DOCS = [
 
 @pytest.fixture
 def lists(tmp_path):
-    ut1 = tmp_path / "lists" / "ut1"
-    (ut1 / "adult").mkdir(parents=True)
-    (ut1 / "adult" / "domains").write_text("hot-xxx.net\n")
-    (ut1 / "adult" / "urls").write_text("mixed-site.com/adult\n")
-    (ut1 / "adult" / "usage").write_text("black\n")
+    ut1 = ut1_adult(tmp_path / "lists" / "ut1")
     words = tmp_path / "lists" / "words"
     words.mkdir()
     (words / "en").write_text("porn\nxxx\nnude cams\n")

@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from corpusmill.jobs.core import tableio
 from corpusmill.jobs.core.config import Config, ConfigError, defaults_from
 from corpusmill.jobs.core.stage import Counts, Stage, StageResult, StageRun, fingerprint, fingerprint_tables, run_stage
-from corpusmill.jobs.stages.blocklists import DomainListSpec, domain_specs, files_fingerprint
+from corpusmill.jobs.stages.blocklists import DomainListSpec, broadcast_index, domain_specs, files_fingerprint
 from corpusmill.jobs.stages.classifier_stage import (checked_models, complete_thresholds, language_targets,
                                                     models_fingerprint, per_language, reasons_array, split_rows,
                                                     threshold_lines)
@@ -102,10 +102,7 @@ def blocklist_signals(df: DataFrame, spark, config: Config, dspecs, wspecs) -> D
     terms_bc = sc.broadcast(terms)
     use_index = config.safety.domain_lookup == "broadcast"
     if use_index:
-        index = domains.build_index(dspecs)
-        ddigest = index.digest()
-        index_bc = sc.broadcast((index.keys, index.codes, index.categories))
-        log.info("[safety] domain index: %d entries, %s", len(index), ", ".join(index.categories))
+        ddigest, index_bc = broadcast_index(spark, dspecs)
 
     @pandas_udf(_SIGNAL_STRUCT)
     def _signals(batches: Iterator[Tuple[pd.Series, pd.Series, pd.Series, pd.Series]]) -> Iterator[pd.DataFrame]:
