@@ -290,8 +290,8 @@ def run_lang(lang: str, args) -> dict:
     model = str(Path(args.model_dir) / f"toxicity-{lang}")
     res["finetuned"] = finetune(train_sub, test, model, s, backbone, tuple(args.runtimes.split(",")), reuse=args.reuse)
     if args.through_stage:
-        res["through_stage"] = through_stage(model, test, args.runtimes.split(","), Path(args.model_dir) / "stage",
-                                             lang)
+        res["through_stage"] = through_stage(model, test, (args.stage_runtimes or args.runtimes).split(","),
+                                             Path(args.model_dir) / "stage", lang)
     if args.multihead:
         res["multihead"] = finetune(train_sub, test, str(Path(args.model_dir) / f"multihead-{lang}"), s, backbone,
                                     ("torch",), generated_tasks(args.multihead))
@@ -315,6 +315,9 @@ def main(argv=None) -> int:
     ap.add_argument("--backbone-zh", default="multilingual-e5-small", help="Chinese backbone ('' = MiniLM-L6)")
     ap.add_argument("--freeze-embeddings", action="store_true", help="keep token embeddings fixed")
     ap.add_argument("--runtimes", default="torch,int8,onnx", help="CPU runtimes to score the test split with")
+    ap.add_argument("--stage-runtimes", default="",
+                    help="--through-stage: runtimes the stage runs with ('' = --runtimes); torch in --runtimes alone "
+                         "gives the fp32 reference the others are held to")
     ap.add_argument("--reuse", action="store_true", help="score the models a previous run left in --model-dir")
     ap.add_argument("--multihead", type=int, default=0,
                     help="also train toxicity + three generated heads (N examples each) and score toxicity")
@@ -322,7 +325,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model-dir", default="/tmp/corpusmill-eval-toxicity")
     ap.add_argument("--finetune-only", action="store_true", help="skip the baselines (another setting, same split)")
     ap.add_argument("--through-stage", action="store_true",
-                    help="also run the held-out split through the format and safety stages (each --runtimes entry; "
+                    help="also run the held-out split through the format and safety stages (each --stage-runtimes entry; "
                          "cascade, encoder alone, first pass alone) at the configured threshold")
     ap.add_argument("--out-json")
     args = ap.parse_args(argv)
