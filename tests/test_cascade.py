@@ -77,6 +77,12 @@ def test_choose_band_meets_the_f1_target_with_the_fewest_documents():
     assert useless["share"] > 0.95 and min(useless["f1"][0]) >= 0.995
 
 
+def test_a_band_from_few_validation_rows_is_flagged():
+    assert cascade.small_validation_note("toxicity", cascade.MIN_BAND_ROWS) is None
+    note = cascade.small_validation_note("toxicity", 200)
+    assert note.startswith("toxicity: ") and "200 validation rows" in note and "\n" not in note
+
+
 def _timid_first_pass(n: int = 3000, seed: int = 1):
     """gold, encoder and first-pass probabilities of labels[1]: both rank every document right, but
     the first pass is timid (0.62 where the encoder says 0.95), as an n-gram model is next to an encoder."""

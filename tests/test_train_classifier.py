@@ -55,9 +55,10 @@ def test_stratified_split_keeps_every_class():
     assert parse_label_map("0=toxic, 1=toxic,2=clean") == {"0": "toxic", "1": "toxic", "2": "clean"}
 
 
-def test_train_writes_model_dir_and_early_stops(tmp_path):
+def test_train_writes_model_dir_and_early_stops(tmp_path, caplog):
     """lr=0: validation F1 never improves after the first evaluation, so patience=1 stops at epoch 2."""
     recs = [(t, "toxic") for t in TOXIC] + [(t, "clean") for t in CLEAN] + [("neutral words here", "clean")] * 4
+    caplog.set_level("WARNING", logger="corpusmill")
     m = train_from_records(recs, str(tmp_path / "m"), epochs=5, max_length=16, seed=1, lr=0.0, batch_size=8,
                            patience=1, evals_per_epoch=1, validation_share=0.25, threads=1)
     assert m["stopped_early"] and m["best_epoch"] == 1 and [h["epoch"] for h in m["history"]] == [1, 2]
@@ -73,6 +74,8 @@ def test_train_writes_model_dir_and_early_stops(tmp_path):
     per = saved["validation"]["per_class"]
     assert set(per) == {"clean", "toxic"} and {"precision", "recall", "f1", "support"} <= set(per["toxic"])
     assert per["clean"]["support"] + per["toxic"]["support"] == 4
+    # four validation rows: the band they choose is said to be a gamble
+    assert any("band is chosen on 4 validation rows (fewer than 1000)" in r.getMessage() for r in caplog.records)
 
 
 def _write_csv(path, rows):

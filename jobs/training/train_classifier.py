@@ -535,6 +535,9 @@ def _fit_first_pass(h: str, d: dict, probs, s: TrainSettings) -> tuple[dict, flo
     log.info("train-classifier: %s first pass F1 %s, encoder %s, cascade %s at 0.5 with %.1f%% of documents "
              "to the encoder (band %.3f..%.3f)", h, _f1s(choice["f1_cheap"][0]), _f1s(choice["f1_bert"][0]),
              _f1s(choice["f1"][0]), 100 * choice["share"], *choice["band"])
+    note = cascade.small_validation_note(h, len(gold))
+    if note:
+        log.warning("train-classifier: %s", note)
     return choice, seconds
 
 
