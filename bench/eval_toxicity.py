@@ -252,6 +252,63 @@ def through_stage(model_dir: str, test_recs, runtimes: list[str], work: Path, la
     return out
 
 
+def band_draws(model_dir: str, test_recs, work: Path, lang: str, draws: int, sizes=(200, 500, 1000)) -> list[dict]:
+    """How many validation rows a band needs: bands chosen at the stage's 0.8 (udfs/classifiers/cascade.py)
+    on `draws` random draws of n validation rows, scored on the held-out split with the probabilities a
+    --through-stage run stored (the first pass's and the encoder's, from the `safety_signals` versions
+    of its cascade and encoder-alone modes), against the encoder alone. Also the whole split, once."""
+    import numpy as np
+    from deltalake import DeltaTable
+
+    from corpusmill.udfs.classifiers import cascade
+
+    v = np.load(Path(model_dir) / "cheap" / "toxicity.validation.npz")
+    vc, vb, vg = v["cheap"], v["bert"], v["gold"]
+    wh = work / f"store-{lang}" / "warehouse"
+    if not (wh / "safety_signals").is_dir():
+        raise SystemExit(f"--band-draws reads a --through-stage run's store: {wh} has no safety_signals")
+    cols = ["doc_id", "p_toxicity_cheap", "p_toxicity_bert"]
+    tables = [DeltaTable(str(wh / "safety_signals"), version=h["version"]).to_pandas(columns=cols)
+              for h in sorted(DeltaTable(str(wh / "safety_signals")).history(), key=lambda h: h["version"])]
+    cheap = next(t for t in tables if t.p_toxicity_cheap.notna().all())
+    bert = next(t for t in tables if t.p_toxicity_bert.notna().all())
+    urls = DeltaTable(str(wh / "documents")).to_pandas(columns=["doc_id", "url"])
+    m = urls.merge(cheap[["doc_id", "p_toxicity_cheap"]], on="doc_id").merge(bert[["doc_id", "p_toxicity_bert"]],
+                                                                            on="doc_id")
+    gold = {f"heldout://{lang}/{i}": int(label == "toxic") for i, (_, label) in enumerate(test_recs)}
+    tc, tb, tg = m.p_toxicity_cheap.to_numpy(), m.p_toxicity_bert.to_numpy(), np.array([gold[u] for u in m.url])
+    cut = 0.8
+
+    def f1_recall(p):
+        pred = p >= cut
+        tp, fp, fn = (pred & (tg == 1)).sum(), (pred & (tg == 0)).sum(), (~pred & (tg == 1)).sum()
+        return 2 * tp / (2 * tp + fp + fn), tp / (tp + fn)
+
+    enc_f1, enc_r = f1_recall(tb)
+    rng = np.random.default_rng(0)
+    out = []
+    for n in [*[x for x in sizes if x < len(vg)], len(vg)]:
+        rows = []
+        for _ in range(draws if n < len(vg) else 1):
+            idx = rng.choice(len(vg), n, replace=False) if n < len(vg) else np.arange(len(vg))
+            band = cascade.choose_band(vc[idx], vb[idx], vg[idx], cascade.TOLERANCE, cuts=(cut,))["band"]
+            routed = cascade.in_band(tc, tuple(band))
+            f1, r = f1_recall(np.where(routed, tb, tc))
+            rows.append((f1 - enc_f1, r - enc_r, routed.mean()))
+        a = np.array(rows)
+        out.append({"lang": lang, "validation_rows": n, "draws": len(rows),
+                    "missed_by_more_than_0.01": int(np.sum((a[:, 0] < -0.01) | (a[:, 1] < -0.01))),
+                    "f1_minus_encoder_median": float(np.median(a[:, 0])), "f1_minus_encoder_worst": float(a[:, 0].min()),
+                    "recall_minus_encoder_median": float(np.median(a[:, 1])),
+                    "recall_minus_encoder_worst": float(a[:, 1].min()), "to_encoder_median": float(np.median(a[:, 2]))})
+        r = out[-1]
+        print(f"{lang} validation rows {n:>5} x {r['draws']:>2}: missed by > 0.01 {r['missed_by_more_than_0.01']:>2}; "
+              f"F1 - encoder median {r['f1_minus_encoder_median']:+.4f} worst {r['f1_minus_encoder_worst']:+.4f}; "
+              f"recall - encoder median {r['recall_minus_encoder_median']:+.4f} worst {r['recall_minus_encoder_worst']:+.4f}; "
+              f"to encoder {100 * r['to_encoder_median']:.1f}%", flush=True)
+    return out
+
+
 def print_stage_table(rows: list[dict]) -> None:
     print(f"{'lang':4} {'runtime':7} {'mode':17} {'thr':>4} {'F1':>7} {'P':>6} {'R':>6} {'to encoder':>10} "
           f"{'stage docs/s':>12} {'reached':>8}")
@@ -272,6 +329,9 @@ def run_lang(lang: str, args) -> dict:
     train_all, test = davidson_split() if lang == "en" else cold_split()
     if args.test_rows:
         test = subsample(test, args.test_rows, args.seed)
+    if args.band_draws and not args.through_stage:     # from an earlier --through-stage run's store
+        return {"lang": lang, "band_draws": band_draws(str(Path(args.model_dir) / f"toxicity-{lang}"), test,
+                                                       Path(args.model_dir) / "stage", lang, args.band_draws)}
     train_sub = subsample(train_all, args.train_rows, args.seed)
     res = {"lang": lang, "train_split_rows": len(train_all), "train_rows_used": len(train_sub), "test_rows": len(test)}
     t = time.monotonic()
@@ -292,6 +352,8 @@ def run_lang(lang: str, args) -> dict:
     if args.through_stage:
         res["through_stage"] = through_stage(model, test, (args.stage_runtimes or args.runtimes).split(","),
                                              Path(args.model_dir) / "stage", lang)
+        if args.band_draws:
+            res["band_draws"] = band_draws(model, test, Path(args.model_dir) / "stage", lang, args.band_draws)
     if args.multihead:
         res["multihead"] = finetune(train_sub, test, str(Path(args.model_dir) / f"multihead-{lang}"), s, backbone,
                                     ("torch",), generated_tasks(args.multihead))
@@ -327,6 +389,9 @@ def main(argv=None) -> int:
     ap.add_argument("--through-stage", action="store_true",
                     help="also run the held-out split through the format and safety stages (each --stage-runtimes entry; "
                          "cascade, encoder alone, first pass alone) at the configured threshold")
+    ap.add_argument("--band-draws", type=int, default=0, metavar="N",
+                    help="bands chosen on N random draws of 200 / 500 / 1,000 validation rows, scored held out at "
+                         "0.8 (with --through-stage, or alone: from an earlier --through-stage run in --model-dir)")
     ap.add_argument("--out-json")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -338,7 +403,7 @@ def main(argv=None) -> int:
     print()
     print(f"{'lang':4} {'method':40} {'train rows':>10} {'test rows':>9} {'F1 toxic':>8} {'P':>6} {'R':>6} "
           f"{'macroF1':>7} {'to encoder':>10} {'docs/s':>8}")
-    for r in results:
+    for r in (r for r in results if "finetuned" in r):
         ft = r["finetuned"]
         rows = [("wordlist", "word list alone", r.get("wordlist")),
                 ("tfidf", "TF-IDF + LR (same rows)", r.get("tfidf_same_rows")),
