@@ -24,6 +24,8 @@ over two crawl dumps (two text sources), plus the demo's code repositories for t
 The classifiers are trained first, like a deployment's, with `corpusmill train-classifier` on 2,000
 generated examples per head (`--classifier-examples`; 0 = the demo's model, trained on 128), so the
 cascade's first pass is as good as its training data allows and the encoder sees what it is unsure of.
+`--example-paragraphs 3,8` joins 3 to 8 examples of one label into each training row, so the rows are
+as long as the corpus's documents (a generated example is one or two sentences).
 
 Per stage it records the wall time (from the `runs` table) and the peak resident memory, sampled every
 0.2 s from /proc: the Python driver, the JVM (driver + local executors) and the Python workers
@@ -247,7 +249,30 @@ def bench_config(root: Path, corpus: Path, driver_memory: str, partitions: int, 
 TRAIN_ARGS = ("--epochs", "2", "--max-length", "64", "--batch-size", "16", "--lr", "1e-4")
 
 
-def train_classifiers(root: Path, conf_path: Path, n: int, seed: int) -> None:
+def document_rows(examples: list[tuple[str, str]], n: int, paragraphs: tuple[int, int], seed: int) -> list[tuple[str, str]]:
+    """Up to n training rows as long as the corpus's documents: each joins lo..hi generated examples of
+    one label and one script (Chinese or not) as paragraphs, each example used once. A first pass fitted on one-paragraph rows is
+    confidently wrong on several-paragraph documents (bench/README.md, where the --caught leaks come from)."""
+    lo, hi = paragraphs
+    rng = random.Random(seed)
+    pools: dict[tuple[str, bool], list[str]] = {}
+    for text, label in examples:
+        pools.setdefault((label, any("\u4e00" <= ch <= "\u9fff" for ch in text)), []).append(text)
+    labels, out = sorted({label for _, label in examples}), []
+    for i in range(n):
+        label = labels[i % len(labels)]
+        zh, other = pools.get((label, True), []), pools.get((label, False), [])
+        if not zh and not other:
+            break
+        pool = zh if rng.random() < len(zh) / (len(zh) + len(other)) else other   # the examples' mix of scripts
+        k = min(len(pool), rng.randint(lo, hi))
+        out.append((_join([pool.pop() for _ in range(k)]), label))   # each example in one row only: no
+                                                                      # paragraph is in training and validation
+    rng.shuffle(out)
+    return out
+
+
+def train_classifiers(root: Path, conf_path: Path, n: int, seed: int, paragraphs: tuple[int, int] = (1, 1)) -> None:
     """The four-head classifier trained on n generated examples per head with `corpusmill train-classifier`.
 
     Why not the demo's model: the demo trains on 128 examples per head to finish in two minutes, and
@@ -267,7 +292,9 @@ def train_classifiers(root: Path, conf_path: Path, n: int, seed: int) -> None:
     for head in CLASSIFIER_LABELS:            # one head per generator task, named after it
         path = data / f"{head}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
-            for text, label in classifier_examples(head, seed, n):
+            rows = (classifier_examples(head, seed, n) if paragraphs == (1, 1) else
+                    document_rows(classifier_examples(head, seed, n * sum(paragraphs) // 2), n, paragraphs, seed))
+            for text, label in rows:
                 fh.write(json.dumps({"text": text, "label": label}, ensure_ascii=False) + "\n")
         inputs += ["--input", f"{head}={path}"]
     t0 = time.monotonic()
@@ -326,7 +353,8 @@ def run_bench(args) -> dict:
     config = bench_config(root, work / "corpus", args.driver_memory, args.partitions, args.set,
                           warcs=f"{work / 'crawl'}/*.warc.gz" if real else None)
     if args.classifier_examples:
-        train_classifiers(root, root / "bench.yaml", args.classifier_examples, args.seed)
+        train_classifiers(root, root / "bench.yaml", args.classifier_examples, args.seed,
+                          tuple(int(x) for x in args.example_paragraphs.split(",")))
     spark = get_spark(config)
     default = "format,rules,dedup,safety,quality" if real else None
     selected = stages_by_name((args.stages or default).split(",") if (args.stages or default) else None)
@@ -561,6 +589,9 @@ def main(argv=None) -> int:
     ap.add_argument("--procs", type=int, default=2, help="generator processes")
     ap.add_argument("--work", help="work dir (default ~/.cache/corpusmill/bench/pipeline-N)")
     ap.add_argument("--models", help="copy this models dir (demo classifiers, kenlm, code-bpe) instead of training")
+    ap.add_argument("--example-paragraphs", default="1,1", metavar="LO,HI",
+                    help="each classifier training row joins LO..HI generated examples of one label as paragraphs "
+                         "(1,1: one example a row)")
     ap.add_argument("--classifier-examples", type=int, default=2000, metavar="N",
                     help="train the classifiers on N generated examples per head (0: the demo's model, 128 per head); "
                          "skipped when --models holds classifiers/")
