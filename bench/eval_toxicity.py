@@ -280,9 +280,8 @@ def band_draws(model_dir: str, test_recs, work: Path, lang: str, draws: int, siz
     cut = 0.8
 
     def f1_recall(p):
-        pred = p >= cut
-        tp, fp, fn = (pred & (tg == 1)).sum(), (pred & (tg == 0)).sum(), (~pred & (tg == 1)).sum()
-        return 2 * tp / (2 * tp + fp + fn), tp / (tp + fn)
+        pred = cascade.decide(p, cut, 1)
+        return cascade.f1_per_label(tg, pred, 2)[1], cascade.recall(tg, pred, 1)
 
     enc_f1, enc_r = f1_recall(tb)
     rng = np.random.default_rng(0)
