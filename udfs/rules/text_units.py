@@ -292,13 +292,16 @@ _ALNUM_PIECE = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
 def words_rjieba(text: str) -> list[str]:
     """Chinese words by rjieba (jieba-rs), cut as jieba cuts them; whitespace tokens dropped."""
     rj = _rjieba()
-    out: list[str] = []
-    for w in rj.cut(text, True):
-        if len(w) > 1 and _JOINED.search(w) and not rj.has_word(w):   # "C++" is a dictionary word: kept
-            out.extend(p for p in _ALNUM_PIECE.split(w) if p)
-        else:
-            out.append(w)
-    return [w for w in (t.strip() for t in out) if w]
+    words = rj.cut(text, True)
+    if _JOINED.search(text):              # else no word holds a joiner: nothing to cut again
+        out: list[str] = []
+        for w in words:
+            if len(w) > 1 and _JOINED.search(w) and not rj.has_word(w):   # "C++" is a dictionary word: kept
+                out.extend(p for p in _ALNUM_PIECE.split(w) if p)
+            else:
+                out.append(w)
+        words = out
+    return [w for w in map(str.strip, words) if w]
 
 
 # ---- Japanese and other unsegmented scripts: character units ------------------------------------
