@@ -58,6 +58,22 @@ def test_cheap_model_separates_saves_and_survives_bad_input(tmp_path):
     assert m.predict_proba([]).shape == (0, 2)
 
 
+def test_cheap_model_reads_a_document_line_by_line():
+    """A page of several lines gets the length-weighted mean of its lines' probabilities (its head and tail
+    only, when long); a one-line text is scored as the single row it is."""
+    m = cheap_model.fit(TOXIC * 3 + CLEAN * 3, ["toxic"] * 18 + ["clean"] * 18, n_features=1 << 12, c=8.0)
+    lines = ["you stupid moron", "the concert was lovely", "  ", "we walked along the beach at sunset"]
+    rows = m.predict_rows([x for x in lines if x.strip()])[:, 1]
+    weights = np.array([len(x) for x in lines if x.strip()], float)
+    page, one = m.predict_proba(["\n".join(lines), lines[0]])[:, 1]
+    assert page == pytest.approx(float(np.average(rows, weights=weights)), rel=1e-5)
+    assert one == pytest.approx(float(rows[0]), rel=1e-6)
+    long = "\n".join(["you stupid moron"] * 400 + ["the concert was lovely"] * 400)    # 16 KB
+    reading = cheap_model.Reading([long])
+    assert sum(len(x) for x in reading.lines) <= cheap_model.CHAR_WINDOW
+    assert {"you stupid moron", "the concert was lovely"} <= set(reading.lines)          # head and tail
+
+
 def test_choose_band_meets_the_f1_target_with_the_fewest_documents():
     rng = np.random.default_rng(0)
     gold = rng.integers(0, 2, 2000)

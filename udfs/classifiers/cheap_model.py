@@ -9,8 +9,14 @@ Features: word 1-2-grams plus character 1-3-grams inside word boundaries (the ch
 carry Chinese and Japanese, which have no spaces), hashed into `n_features` buckets each (no
 vocabulary to store), tf-idf weighted with sublinear tf, then multinomial logistic regression. The
 fitted model is three arrays and a few settings, saved as `<dir>/cheap/<head>.npz` (no pickle).
-Documents are cut to their first and last `CHAR_WINDOW // 2` characters: the training examples are
-short, and a 1 MB page must not cost a megabyte of n-grams.
+
+A document is scored line by line: each non-empty line of its first and last `CHAR_WINDOW // 2`
+characters gets its own probability, and the document's is their mean weighted by line length. The
+model learns from rows of one or two sentences (a comment, a paragraph); scored whole, a page of
+several paragraphs is a bag of n-grams unlike any of them, and the first pass was confidently wrong
+on such pages (bench/README.md, "Where the leaks come from"). Line by line, a page reads as its
+training rows did, as the encoder reads a long document window by window; a one-line text is
+scored as before. The window bounds the cost: a 1 MB page must not cost a megabyte of n-grams.
 """
 from __future__ import annotations
 
@@ -34,6 +40,35 @@ def cut(text: str | None) -> str:
         return text
     h = CHAR_WINDOW // 2
     return text[:h] + " " + text[-h:]
+
+
+class Reading:
+    """Documents as the first pass reads them: the lines of each one's head and tail (`lines`), the
+    document each line belongs to (`owner`) and its weight (its length; an empty document is one empty
+    line). The n-gram counts are hashed once per feature size and shared by the heads that read them."""
+
+    def __init__(self, texts: list[str | None]):
+        lines, owner = [], []
+        for i, text in enumerate(texts):
+            got = [x for x in (ln.strip() for ln in cut(text).split("\n")) if x] or [""]
+            lines += got
+            owner += [i] * len(got)
+        self.n_docs = len(texts)
+        self.lines = lines
+        self.owner = np.asarray(owner, dtype=np.int64)
+        self.weight = np.maximum(np.fromiter((len(x) for x in lines), np.float64, len(lines)), 1.0)
+        self._counts: dict[int, object] = {}
+
+    def counts(self, n_features: int):
+        if n_features not in self._counts:
+            self._counts[n_features] = hashed_counts(self.lines, n_features)
+        return self._counts[n_features]
+
+    def mean(self, per_line: np.ndarray) -> np.ndarray:
+        """[n_docs, k]: each document's length-weighted mean of its lines' rows."""
+        total = np.zeros((self.n_docs, per_line.shape[1]))
+        np.add.at(total, self.owner, per_line * self.weight[:, None])
+        return total / np.bincount(self.owner, weights=self.weight, minlength=self.n_docs)[:, None]
 
 
 def hashed_counts(texts: list[str | None], n_features: int):
@@ -70,11 +105,19 @@ class CheapModel:
         norms[norms == 0] = 1.0
         return sp.diags(1.0 / norms) @ x
 
-    def predict_proba(self, texts: list[str | None], counts=None) -> np.ndarray:
-        """[n, len(labels)] probabilities; an empty text gets the model's prior (intercept only).
+    def predict_proba(self, docs: "list[str | None] | Reading") -> np.ndarray:
+        """[n, len(labels)] probabilities of documents (texts, or a Reading of them), line by line (see
+        the module's docstring); an empty text gets the model's prior (intercept only).
 
-        The heads of one pass share `counts` (hashed_counts of texts): hashing the n-grams is most of
-        the first pass's cost, and it does not depend on the model."""
+        The heads of one pass share one Reading: hashing the n-grams is most of the first pass's cost,
+        and it does not depend on the model."""
+        reading = docs if isinstance(docs, Reading) else Reading(docs)
+        if not reading.n_docs:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return reading.mean(self.predict_rows(reading.lines, reading.counts(self.n_features))).astype(np.float32)
+
+    def predict_rows(self, texts: list[str], counts=None) -> np.ndarray:
+        """[n, len(labels)] probabilities of each text as one row (as the model was fitted)."""
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         z = np.asarray(self.features(texts, counts) @ self.coef.T) + self.intercept[None, :]

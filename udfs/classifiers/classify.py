@@ -407,18 +407,16 @@ class Scorer:
         heads = sorted({head_name(self.heads, t.spec.head, t.spec.model) for t in targets})
         cheap_p: dict[str, np.ndarray] = {}
         route: dict[str, np.ndarray] = {}
-        counts: dict[int, object] = {}        # n_features -> hashed n-gram counts, shared by the heads
-        plain = [t if t is not None else "" for t in texts]
+        reading = None                        # the texts line by line, hashed once for every head
         for h in heads:
             specs = [t.spec for t in targets if head_name(self.heads, t.spec.head, t.spec.model) == h]
             band = self.band(specs[0], h)
             if band is None:
                 route[h] = live.copy()
                 continue
-            first = self.cheap_model(h)
-            if n and first.n_features not in counts:
-                counts[first.n_features] = cheap_model.hashed_counts(plain, first.n_features)
-            cheap_p[h] = first.predict_proba(plain, counts.get(first.n_features))
+            if reading is None:
+                reading = cheap_model.Reading([t if t is not None else "" for t in texts])
+            cheap_p[h] = self.cheap_model(h).predict_proba(reading)
             route[h] = live & cascade.in_band(cheap_p[h][:, 1], band)
         need = np.flatnonzero(np.logical_or.reduce([route[h] for h in heads])) if heads else np.array([], int)
         enc_p = {h: np.full((n, len(self.heads[h])), np.nan, dtype=np.float32) for h in heads}
