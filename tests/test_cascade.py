@@ -68,10 +68,27 @@ def test_cheap_model_reads_a_document_line_by_line():
     page, one = m.predict_proba(["\n".join(lines), lines[0]])[:, 1]
     assert page == pytest.approx(float(np.average(rows, weights=weights)), rel=1e-5)
     assert one == pytest.approx(float(rows[0]), rel=1e-6)
+    reading = cheap_model.Reading(["\n".join(lines), None, lines[0]])
+    assert reading.lines == ["you stupid moron", "the concert was lovely", "we walked along the beach at sunset",
+                             "", "you stupid moron"] and reading.owner.tolist() == [0, 0, 0, 1, 2]
+    np.testing.assert_allclose(m.predict_lines(reading)[:, 1][[0, 1, 2, 4]], [*rows, rows[0]], rtol=1e-6)
     long = "\n".join(["you stupid moron"] * 400 + ["the concert was lovely"] * 400)    # 16 KB
     reading = cheap_model.Reading([long])
     assert sum(len(x) for x in reading.lines) <= cheap_model.CHAR_WINDOW
     assert {"you stupid moron", "the concert was lovely"} <= set(reading.lines)          # head and tail
+
+
+def test_hidden_hits_send_a_cleared_document_with_a_flagged_line_to_the_encoder():
+    owner = np.array([0, 0, 0, 1, 1, 2, 3])
+    p_lines = np.array([0.1, 0.1, 0.95, 0.1, 0.2, 0.97, 0.5])      # doc 0: one hot line; doc 2: one line, hot
+    p_doc = np.array([0.3, 0.15, 0.97, 0.5])
+    band = (0.4, 0.8)
+    assert cascade.hidden_hits(p_doc, p_lines, owner, band, flagged=1).tolist() == [True, False, False, False]
+    # flagged label 0 (ad/clean: an ad is p(clean) low): the clean side is above the band
+    assert cascade.hidden_hits(1 - p_doc, 1 - p_lines, owner, band, flagged=0).tolist() == [False] * 4
+    assert cascade.hidden_hits(np.array([0.9]), np.array([0.9, 0.1]), np.array([0, 0]), (0.2, 0.6),
+                               flagged=0).tolist() == [True]
+    assert not cascade.hidden_hits(p_doc, p_lines, owner, tuple(cascade.EMPTY), flagged=1).any()
 
 
 def test_choose_band_meets_the_f1_target_with_the_fewest_documents():
@@ -209,6 +226,22 @@ def test_heads_share_one_encoder_pass_and_the_band_decides(two_heads):
     res = scorer.score_targets(texts, off)
     assert set(res["by"]) == {"bert", None} and set(res["p_cheap"]) == {None}
     scorer.encoder = real
+
+
+def test_a_thread_with_one_insult_goes_to_the_encoder(two_heads):
+    """The mean of a thread's lines clears it; its one toxic line, beyond the band, sends it to the encoder."""
+    path, _ = two_heads
+    thread = "\n".join(PLAIN[:5] + [TOXIC[0]])
+    first = get_scorer(make_spec(path)).cheap_model("toxicity")
+    k = first.labels.index("toxic")
+    p_doc = float(first.predict_proba([thread])[0, k])
+    p_line = float(first.predict_rows([TOXIC[0]])[0, k])
+    assert p_doc < p_line
+    band = [p_doc + (p_line - p_doc) / 3, p_line - (p_line - p_doc) / 3]       # the mean below, the line above
+    spec = make_spec(path, head="toxicity", band=band, max_length=32)
+    res = get_scorer(spec).score_targets([thread, "\n".join(PLAIN)], [Target(spec, "toxic", "p", "by")])
+    assert res["by"] == ["bert", "cheap"] and res["p"][0] == res["p_bert"][0]
+    assert res["p_cheap"][0] == pytest.approx(p_doc, rel=1e-5)
 
 
 @pytest.mark.slow

@@ -9,7 +9,9 @@ documents to the encoder) whose decisions at every cut keep each label's F1 with
 better of the two models alone, and the flagged label's recall within `tolerance` of the encoder's.
 A first pass whose probabilities are less extreme than the encoder's would otherwise let through, at
 0.8, the documents the encoder flags at 0.8 and the first pass puts at 0.6. Heads with more than two
-labels always go to the encoder.
+labels always go to the encoder. The first pass scores a document line by line
+(udfs/classifiers/cheap_model.py); a document it would clear goes to the encoder too when one of its
+lines alone lies beyond the band on the flagged side (`hidden_hits`).
 """
 from __future__ import annotations
 
@@ -46,6 +48,22 @@ def in_band(p: np.ndarray, band: tuple[float, float] | None) -> np.ndarray:
         return np.ones(len(p), dtype=bool)
     lo, hi = band
     return (p >= lo) & (p <= hi)
+
+
+def hidden_hits(p_doc: np.ndarray, p_lines: np.ndarray, owner: np.ndarray, band, flagged: int) -> np.ndarray:
+    """True for the documents the first pass would clear (p_doc outside the band on the clean side)
+    although one of their lines alone lies beyond the band on the flagged side: one insult in a thread
+    of six polite comments, a garbled paragraph in a clean page. They go to the encoder; the mean of
+    the lines cannot see them, and the validation rows (one line each) never show them. p_lines:
+    p(labels[1]) of each line, owner: its document's index. An empty band routes nothing."""
+    p_doc, p_lines = np.asarray(p_doc), np.asarray(p_lines)
+    if band is None or band[0] > band[1]:
+        return np.zeros(len(p_doc), dtype=bool)
+    lo, hi = band
+    clear, hot = (p_doc < lo, p_lines > hi) if flagged == 1 else (p_doc > hi, p_lines < lo)
+    any_hot = np.zeros(len(p_doc), dtype=bool)
+    np.logical_or.at(any_hot, owner, hot)
+    return clear & any_hot
 
 
 def cut_for(threshold: float, label_index: int) -> float:

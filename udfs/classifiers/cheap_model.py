@@ -16,7 +16,10 @@ model learns from rows of one or two sentences (a comment, a paragraph); scored 
 several paragraphs is a bag of n-grams unlike any of them, and the first pass was confidently wrong
 on such pages (bench/README.md, "Where the leaks come from"). Line by line, a page reads as its
 training rows did, as the encoder reads a long document window by window; a one-line text is
-scored as before. The window bounds the cost: a 1 MB page must not cost a megabyte of n-grams.
+scored as before. The lines' own probabilities also reach the cascade: a document whose mean the
+first pass would clear while one of its lines alone it would flag goes to the encoder
+(udfs/classifiers/cascade.py, `hidden_hits`). The window bounds the cost: a 1 MB page must not cost
+a megabyte of n-grams.
 """
 from __future__ import annotations
 
@@ -112,9 +115,13 @@ class CheapModel:
         The heads of one pass share one Reading: hashing the n-grams is most of the first pass's cost,
         and it does not depend on the model."""
         reading = docs if isinstance(docs, Reading) else Reading(docs)
-        if not reading.n_docs:
+        return reading.mean(self.predict_lines(reading)).astype(np.float32)
+
+    def predict_lines(self, reading: "Reading") -> np.ndarray:
+        """[lines, len(labels)] probabilities of each line of a Reading."""
+        if not reading.lines:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return reading.mean(self.predict_rows(reading.lines, reading.counts(self.n_features))).astype(np.float32)
+        return self.predict_rows(reading.lines, reading.counts(self.n_features))
 
     def predict_rows(self, texts: list[str], counts=None) -> np.ndarray:
         """[n, len(labels)] probabilities of each text as one row (as the model was fitted)."""

@@ -399,8 +399,9 @@ class Scorer:
         """For each target: final probability, first-pass probability, encoder probability, decided_by.
 
         Every text gets the first-pass score of each head that has a cascade; texts inside any
-        head's band (or any head without a cascade) go through the encoder once, for all heads.
-        A head's decision comes from the encoder only where its own band says so.
+        head's band, with a line beyond it that the mean hides (cascade.hidden_hits), or under any head
+        without a cascade go through the encoder once, for all heads. A head's decision comes from the
+        encoder only where its own band (or hidden hit) says so.
         """
         n = len(texts)
         live = np.array([t is not None for t in texts], dtype=bool)
@@ -409,15 +410,18 @@ class Scorer:
         route: dict[str, np.ndarray] = {}
         reading = None                        # the texts line by line, hashed once for every head
         for h in heads:
-            specs = [t.spec for t in targets if head_name(self.heads, t.spec.head, t.spec.model) == h]
-            band = self.band(specs[0], h)
+            mine = [t for t in targets if head_name(self.heads, t.spec.head, t.spec.model) == h]
+            band = self.band(mine[0].spec, h)
             if band is None:
                 route[h] = live.copy()
                 continue
             if reading is None:
                 reading = cheap_model.Reading([t if t is not None else "" for t in texts])
-            cheap_p[h] = self.cheap_model(h).predict_proba(reading)
+            lines_p = self.cheap_model(h).predict_lines(reading)
+            cheap_p[h] = reading.mean(lines_p).astype(np.float32)
             route[h] = live & cascade.in_band(cheap_p[h][:, 1], band)
+            for k in {self.heads[h].index(t.label) for t in mine}:         # the label each target flags
+                route[h] |= live & cascade.hidden_hits(cheap_p[h][:, 1], lines_p[:, 1], reading.owner, band, k)
         need = np.flatnonzero(np.logical_or.reduce([route[h] for h in heads])) if heads else np.array([], int)
         enc_p = {h: np.full((n, len(self.heads[h])), np.nan, dtype=np.float32) for h in heads}
         if len(need):
