@@ -16,7 +16,7 @@ model learns from rows of one or two sentences (a comment, a paragraph); scored 
 several paragraphs is a bag of n-grams unlike any of them, and the first pass was confidently wrong
 on such pages (bench/README.md, "Where the leaks come from"). Line by line, a page reads as its
 training rows did, as the encoder reads a long document window by window; a one-line text is
-scored as before. The lines' own probabilities also reach the cascade: a document whose mean the
+scored as the single row it is. The lines' own probabilities also reach the cascade: a document whose mean the
 first pass would clear while one of its lines alone it would flag goes to the encoder
 (udfs/classifiers/cascade.py, `hidden_hits`). The window bounds the cost: a 1 MB page must not cost
 a megabyte of n-grams.
