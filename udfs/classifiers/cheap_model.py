@@ -13,8 +13,8 @@ fitted model is three arrays and a few settings, saved as `<dir>/cheap/<head>.np
 A document is scored line by line: each non-empty line of its first and last `CHAR_WINDOW // 2`
 characters gets its own probability, and the document's is their mean weighted by line length. The
 model learns from rows of one or two sentences (a comment, a paragraph); scored whole, a page of
-several paragraphs is a bag of n-grams unlike any of them, and the first pass was confidently wrong
-on such pages (bench/README.md, "Where the leaks come from"). Line by line, a page reads as its
+several paragraphs is a bag of n-grams unlike any of them, and a first pass scoring it so is
+confidently wrong on such pages (bench/README.md, "Where the leaks come from"). Line by line, a page reads as its
 training rows did, as the encoder reads a long document window by window; a one-line text is
 scored as the single row it is. The lines' own probabilities also reach the cascade: a document whose mean the
 first pass would clear while one of its lines alone it would flag goes to the encoder
